@@ -1,0 +1,122 @@
+"""Datasets -> tf.data: images float32 in [-1, 1] (NHWC) and float condition vectors.
+
+``load_images`` reads any supported dataset into uint8 arrays and ordered
+class names; ``training_dataset`` turns them into the training stream;
+``load_dataset`` does both in one call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from data import arrays, files
+from data.errors import DataError
+from data.images import RESIZE_MODES, decode_files, report_skipped
+from data.pipeline import steps_per_epoch, to_model_range, training_dataset
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("mnist", "cifar10", "wikiart", "folder", "digits")
+DEFAULT_IMAGE_SIZE = {"mnist": 28, "cifar10": 32, "wikiart": 64, "folder": 64, "digits": 32}
+DEFAULT_CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3, "folder": 3, "digits": 1}
+
+__all__ = [
+    "DATASETS",
+    "DEFAULT_IMAGE_SIZE",
+    "DataError",
+    "LabelledImages",
+    "RESIZE_MODES",
+    "load_dataset",
+    "load_images",
+    "steps_per_epoch",
+    "to_model_range",
+    "training_dataset",
+]
+
+
+@dataclass
+class LabelledImages:
+    images: np.ndarray  # uint8, N x H x W x C
+    labels: np.ndarray  # int64, N, in 0..K-1
+    class_names: list[str]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.images.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels, minlength=self.num_classes)
+
+
+def _resize_arrays(images: np.ndarray, size: int) -> np.ndarray:
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    import tensorflow as tf
+
+    resized = tf.image.resize(images, (size, size), method="area" if size < images.shape[1] else "bilinear")
+    return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progress):
+    for note in index.notes:
+        log.info(note)
+    decoded = decode_files(index.paths, index.labels, size, channels, resize, cache_dir, progress=progress)
+    report_skipped(decoded.skipped)
+    if len(decoded.labels) == 0:
+        raise DataError(f"none of the {len(index.paths)} image files could be decoded")
+    present = np.unique(decoded.labels)
+    if len(present) < len(index.class_names):
+        lost = [n for i, n in enumerate(index.class_names) if i not in set(present.tolist())]
+        raise DataError(f"every image of these classes was unreadable: {', '.join(lost)}")
+    return LabelledImages(np.asarray(decoded.images), decoded.labels, index.class_names)
+
+
+def load_images(
+    dataset: str,
+    data_dir: str | None = None,
+    image_size: int | None = None,
+    resize: str = "squash",
+    top_styles: int | None = None,
+    split: str = "train",
+    cache_dir: str | None = None,
+    progress: bool = True,
+) -> LabelledImages:
+    """Read a dataset into uint8 arrays with contiguous labels and ordered class names."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    size = image_size or DEFAULT_IMAGE_SIZE[dataset]
+    if size < 8:
+        raise DataError(f"--image-size {size} is too small; use 8 or more")
+    if top_styles is not None and dataset != "wikiart":
+        raise DataError("--top-styles applies to --dataset wikiart only")
+    if dataset == "wikiart":
+        index = files.index_wikiart(data_dir, split, top_styles)
+        data = _load_files(index, size, 3, resize, cache_dir, progress)
+    elif dataset == "folder":
+        data = _load_files(files.index_folder(data_dir), size, 3, resize, cache_dir, progress)
+    else:
+        if dataset == "digits":
+            images, labels, names, note = arrays.load_digits(size)
+        else:
+            loader = arrays.load_mnist if dataset == "mnist" else arrays.load_cifar10
+            images, labels, names, note = loader(data_dir)
+        if note:
+            log.warning(note)
+        data = LabelledImages(_resize_arrays(images, size), labels, list(names))
+    log.info("%s: %d images of shape %s in %d classes", dataset, len(data.labels), data.image_shape, data.num_classes)
+    return data
+
+
+def load_dataset(dataset: str, batch_size: int, seed: int = 0, flip: bool | None = None, epochs: int = 1, **options):
+    """The one-call entry point: ``(tf.data.Dataset of (images, conditions), class names)``."""
+    data = load_images(dataset, **options)
+    flip = dataset == "wikiart" if flip is None else flip
+    stream = training_dataset(data.images, data.labels, data.num_classes, batch_size, seed, flip, 0, epochs)
+    return stream, data.class_names

@@ -1,0 +1,184 @@
+"""Indexing image-file datasets: the ArtGAN WikiArt layout and plain class folders.
+
+Indexing only lists ``(path, label)`` pairs and class names in a
+deterministic order; decoding happens in :mod:`data.images`.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.errors import DataError
+from data.images import is_image_file
+
+log = logging.getLogger(__name__)
+
+WIKIART_SPLITS = ("train", "val", "all")
+
+
+@dataclass
+class FileIndex:
+    paths: list[str]
+    labels: list[int]
+    class_names: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def require_dir(data_dir: str | None, dataset: str) -> Path:
+    if not data_dir:
+        raise DataError(f"--data-dir is required for --dataset {dataset}")
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(f"--data-dir {data_dir} is not a directory")
+    return root
+
+
+def read_class_list(path: Path) -> dict[int, str]:
+    """``<idx> <Name>`` per line (ArtGAN's style_class.txt)."""
+    names = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise DataError(f"{path}:{number}: expected '<index> <Name>', got {line.strip()!r}")
+        names[int(parts[0])] = parts[1]
+    return names
+
+
+def _read_split_rows(csv_path: Path, root: Path, known_labels: set[int] | None):
+    """Rows ``relative/path.jpg,idx``; returns usable rows and counts of the others."""
+    rows, missing, malformed, out_of_range = [], 0, 0, 0
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        for record in csv.reader(handle):
+            if not record or not "".join(record).strip():
+                continue
+            if len(record) != 2 or not record[1].strip().lstrip("-").isdigit():
+                malformed += 1
+                continue
+            relative, label = record[0].strip(), int(record[1])
+            if known_labels is not None and label not in known_labels:
+                out_of_range += 1
+                continue
+            if not (root / relative).is_file():
+                missing += 1
+                continue
+            rows.append((relative, label))
+    return rows, {"missing": missing, "malformed": malformed, "label out of range": out_of_range}
+
+
+def _csv_rows(root: Path, split: str, known_labels):
+    names = ["train", "val"] if split == "all" else [split]
+    csv_paths = [root / f"style_{name}.csv" for name in names]
+    present = [path for path in csv_paths if path.is_file()]
+    if not present:
+        return None, []
+    rows, notes = [], []
+    for path in present:
+        usable, dropped = _read_split_rows(path, root, known_labels)
+        rows.extend(usable)
+        counts = ", ".join(f"{n} {what}" for what, n in dropped.items() if n)
+        note = f"{path.name}: {len(usable)} rows usable"
+        notes.append(note + (f"; skipped {counts}" if counts else ""))
+    return rows, notes
+
+
+def _style_of(relative: str) -> str:
+    parts = Path(relative).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def _scan_class_folders(root: Path):
+    """``(relative path, class folder)`` for every image under each class folder."""
+    found = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if not entry.is_dir() or entry.name.startswith("."):
+            continue
+        for folder, dirs, files in os.walk(entry.path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if is_image_file(name):
+                    found.append((os.path.relpath(os.path.join(folder, name), root), entry.name))
+    return found
+
+
+def keep_top_classes(labels_by_name: list[str], k: int, order: list[str]) -> list[str]:
+    """The k most frequent class names (ties broken by ``order``), returned in ``order``."""
+    if k > len(order):
+        raise DataError(f"--top-styles {k} is larger than the {len(order)} styles present")
+    counts = Counter(labels_by_name)
+    ranked = sorted(order, key=lambda name: (-counts[name], order.index(name)))
+    kept = set(ranked[:k])
+    return [name for name in order if name in kept]
+
+
+def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | None = None) -> FileIndex:
+    """The ArtGAN WikiArt layout, with or without its class list and split CSVs.
+
+    Labels are remapped to 0..K-1 over the styles that have images, ordered by
+    their ArtGAN index (sorted folder names without CSVs); names are the
+    folder names (ArtGAN's list says Art_Nouveau, its folder Art_Nouveau_Modern).
+    """
+    root = require_dir(data_dir, "wikiart")
+    if split not in WIKIART_SPLITS:
+        raise DataError(f"unknown wikiart split {split!r}; choose one of {', '.join(WIKIART_SPLITS)}")
+    class_file = root / "style_class.txt"
+    known = read_class_list(class_file) if class_file.is_file() else None
+    rows, notes = _csv_rows(root, split, set(known) if known else None)
+    if rows is None:
+        notes = [f"no style_{split}.csv in {root}: using every image in the style folders"]
+        scanned = _scan_class_folders(root)
+        order = sorted({style for _, style in scanned})
+        items = [(path, style) for path, style in scanned]
+    else:
+        first_label = {}
+        for relative, label in rows:
+            first_label.setdefault(_style_of(relative), label)
+        order = sorted(first_label, key=lambda style: (first_label[style], style))
+        items = [(relative, _style_of(relative)) for relative, _ in rows]
+    if not items:
+        raise DataError(f"no usable images found in {root} (checked the style folders and split CSVs)")
+    if top_styles is not None:
+        order = keep_top_classes([style for _, style in items], top_styles, order)
+        notes.append(f"--top-styles {top_styles}: kept {', '.join(order)}")
+    position = {style: index for index, style in enumerate(order)}
+    items = [(path, style) for path, style in items if style in position]
+    return FileIndex(
+        paths=[str(root / path) for path, _ in items],
+        labels=[position[style] for _, style in items],
+        class_names=order,
+        notes=notes,
+    )
+
+
+def index_folder(data_dir: str | None) -> FileIndex:
+    """Any ``<class>/<image>`` tree; class order from ``classes.txt`` when present, else sorted."""
+    root = require_dir(data_dir, "folder")
+    scanned = _scan_class_folders(root)
+    folders = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    class_file = root / "classes.txt"
+    if class_file.is_file():
+        order = [line.strip() for line in class_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        unknown = [name for name in order if name not in folders]
+        if unknown:
+            raise DataError(f"{class_file} names folders that do not exist: {', '.join(unknown)}")
+    else:
+        order = folders
+    if not order:
+        raise DataError(f"no class folders in {root}: expected <class>/<image> subfolders")
+    counts = Counter(name for _, name in scanned)
+    empty = [name for name in order if counts[name] == 0]
+    if empty:
+        raise DataError(f"class folders with no images in {root}: {', '.join(empty)}")
+    position = {name: index for index, name in enumerate(order)}
+    items = [(path, name) for path, name in scanned if name in position]
+    return FileIndex(
+        paths=[str(root / path) for path, _ in items],
+        labels=[position[name] for _, name in items],
+        class_names=order,
+    )

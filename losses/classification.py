@@ -1,0 +1,17 @@
+"""Class terms on float condition vectors: one-hot, mixed (e_i + e_j) / 2, or soft targets."""
+
+import tensorflow as tf
+
+
+def class_cross_entropy(conditions, class_logits):
+    """Mean softmax cross-entropy against a (possibly soft) target distribution."""
+    conditions = tf.cast(conditions, tf.float32)
+    targets = conditions / tf.maximum(tf.reduce_sum(conditions, axis=-1, keepdims=True), 1e-12)
+    logits = tf.cast(class_logits, tf.float32)
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits))
+
+
+def class_accuracy(conditions, class_logits):
+    """How often the arg-max class matches the condition's dominant class."""
+    hits = tf.equal(tf.argmax(class_logits, axis=-1), tf.argmax(conditions, axis=-1))
+    return tf.reduce_mean(tf.cast(hits, tf.float32))

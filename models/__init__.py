@@ -1,0 +1,1 @@
+"""Network builders (Functional API, standard Keras layers only) and GAN trainers."""

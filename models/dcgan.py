@@ -1,0 +1,64 @@
+"""The paper's conditional DC-GAN networks.
+
+G: concat(z, condition) -> Dense -> reshape -> stride-2 Conv2DTranspose
+blocks (BatchNorm, ReLU) -> tanh. D: stride-2 Conv2D blocks, BatchNorm on all
+but the first, LeakyReLU 0.2 -> a validity logit and K class logits.
+Standard layers only, so ``keras.models.load_model`` needs no project code.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from models.layout import resolution_plan, stage_filters
+
+KERNEL = 4  # DCGAN's 4x4 kernels (5x5 in some ports; 4 divides the stride evenly)
+
+
+def generator_inputs(latent_dim: int, num_classes: int):
+    """The two named inputs every generator takes: noise z and the condition vector."""
+    return keras.Input((latent_dim,), name="z"), keras.Input((num_classes,), name="condition")
+
+
+def build_dcgan_generator(image_shape, num_classes: int, latent_dim: int = 100, filters: int = 64):
+    size, channels = image_shape[0], image_shape[-1]
+    base, stages = resolution_plan(size)
+    widths = stage_filters(filters, stages)[::-1]  # coarse to fine: ..., 256, 128, 64
+    z, condition = generator_inputs(latent_dim, num_classes)
+    x = layers.Concatenate(name="z_and_condition")([z, condition])
+    x = layers.Dense(base * base * widths[0], use_bias=False, name="project")(x)
+    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.ReLU(name="project_relu")(x)
+    x = layers.Reshape((base, base, widths[0]), name="to_feature_map")(x)
+    for stage, width in enumerate(widths[1:] + [None], start=1):
+        last = width is None
+        x = layers.Conv2DTranspose(
+            channels if last else width,
+            KERNEL,
+            strides=2,
+            padding="same",
+            use_bias=last,
+            name=f"up{stage}_deconv",
+        )(x)
+        if last:
+            break
+        x = layers.BatchNormalization(name=f"up{stage}_bn")(x)
+        x = layers.ReLU(name=f"up{stage}_relu")(x)
+    image = layers.Activation("tanh", dtype="float32", name="image")(x)
+    return keras.Model([z, condition], image, name="generator")
+
+
+def build_dcgan_discriminator(image_shape, num_classes: int, filters: int = 64):
+    _, stages = resolution_plan(image_shape[0])
+    image = keras.Input(tuple(image_shape), name="image")
+    x = image
+    for stage, width in enumerate(stage_filters(filters, stages), start=1):
+        x = layers.Conv2D(width, KERNEL, strides=2, padding="same", use_bias=stage == 1, name=f"down{stage}_conv")(x)
+        if stage > 1:
+            x = layers.BatchNormalization(name=f"down{stage}_bn")(x)
+        x = layers.LeakyReLU(0.2, name=f"down{stage}_lrelu")(x)
+    features = layers.Flatten(name="features")(x)
+    validity = layers.Dense(1, dtype="float32", name="validity")(features)
+    class_logits = layers.Dense(num_classes, dtype="float32", name="class_logits")(features)
+    return keras.Model(image, [validity, class_logits], name="discriminator")

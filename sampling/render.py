@@ -1,0 +1,96 @@
+"""Grids of images -> labelled PNGs, at a pixel size that is a known function of the layout.
+
+Images are drawn unresampled (``figimage``, each image scaled by an integer
+factor), so every cell holds exactly the generated pixels; labels are text
+in margins whose size depends only on the label lengths.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+MIN_CELL_PIXELS = 64  # small images (MNIST's 28 px) are enlarged so titles stay readable
+GAP = 2  # pixels between cells
+FONT_SIZE = 9
+CHAR_PIXELS = 7  # approximate advance of one character at FONT_SIZE and 100 dpi
+MARGIN = 6
+DPI = 100
+
+
+def cell_scale(image_size: int) -> int:
+    return max(1, math.ceil(MIN_CELL_PIXELS / image_size))
+
+
+def _label_extent(labels) -> int:
+    return 0 if not labels else MARGIN * 2 + CHAR_PIXELS * max(len(str(label)) for label in labels)
+
+
+def grid_pixel_size(rows, cols, image_size, row_labels=None, col_labels=None, title=None):
+    """``(width, height)`` of the PNG that :func:`save_grid` writes for this layout."""
+    cell = image_size * cell_scale(image_size)
+    left = _label_extent(row_labels)
+    top = _label_extent(col_labels) + (FONT_SIZE * 2 + MARGIN if title else 0)
+    return left + cols * cell + (cols + 1) * GAP, top + rows * cell + (rows + 1) * GAP
+
+
+def mosaic(images: np.ndarray) -> np.ndarray:
+    """(rows, cols, H, W, C) in [-1, 1] -> one uint8 RGB picture with white gaps."""
+    rows, cols, height, width, channels = images.shape
+    scale = cell_scale(height)
+    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    if channels == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    pixels = pixels.repeat(scale, axis=2).repeat(scale, axis=3)
+    cell_h, cell_w = height * scale, width * scale
+    canvas = np.full((rows * cell_h + (rows + 1) * GAP, cols * cell_w + (cols + 1) * GAP, 3), 255, np.uint8)
+    for r in range(rows):
+        for c in range(cols):
+            y, x = GAP + r * (cell_h + GAP), GAP + c * (cell_w + GAP)
+            canvas[y : y + cell_h, x : x + cell_w] = pixels[r, c]
+    return canvas
+
+
+def grid_figure(images, row_labels=None, col_labels=None, title=None) -> Figure:
+    rows, cols, image_size = images.shape[0], images.shape[1], images.shape[2]
+    width, height = grid_pixel_size(rows, cols, image_size, row_labels, col_labels, title)
+    picture = mosaic(images)
+    left = _label_extent(row_labels)
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
+    figure.figimage(picture, xo=left, yo=0, origin="upper")
+    cell = image_size * cell_scale(image_size)
+    pitch = cell + GAP
+    for r, label in enumerate(row_labels or []):
+        y = picture.shape[0] - (GAP + r * pitch + cell / 2)
+        figure.text((left - MARGIN) / width, y / height, str(label), ha="right", va="center", fontsize=FONT_SIZE)
+    for c, label in enumerate(col_labels or []):
+        x = left + GAP + c * pitch + cell / 2
+        figure.text(
+            x / width,
+            (picture.shape[0] + MARGIN) / height,
+            str(label),
+            ha="center",
+            va="bottom",
+            rotation=90,
+            fontsize=FONT_SIZE,
+        )
+    if title:
+        figure.text(0.5, 1 - MARGIN / height, title, ha="center", va="top", fontsize=FONT_SIZE + 2)
+    return figure
+
+
+def save_grid(images, path, row_labels=None, col_labels=None, title=None) -> Path:
+    """Write a labelled PNG atomically (a kill never leaves a truncated picture)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = grid_figure(np.asarray(images), row_labels, col_labels, title)
+    FigureCanvasAgg(figure)
+    tmp = path.with_name(f".{path.name}.tmp")
+    figure.savefig(tmp, dpi=DPI, format="png", facecolor="white")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,1 @@
+"""Running an experiment: shared CLI flags, the run directory, checkpoints and callbacks."""
