@@ -1,0 +1,45 @@
+"""Shared fixtures: the real data in ../shared/data and small generated image trees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """A folder of the real datasets, or a skip saying why it is missing."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (see ../shared/data/README.md)")
+    return path
+
+
+def write_image(path: Path, size=(20, 12), mode="RGB", color=(200, 30, 60), fmt=None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, color).save(path, format=fmt)
+    return path
+
+
+def run_script(*args, cwd=ROOT, timeout=600, project=True):
+    """Run a script in a fresh Python process, as a user would; ``project=False`` hides our packages."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("PYTHONPATH", None)
+    if project:
+        env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
