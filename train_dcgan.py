@@ -26,21 +26,16 @@ def paper_defaults(dataset: str) -> dict:
 
 
 def build_trainer(config: dict, image_shape, num_classes: int):
-    import keras
-
     from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
     from models.trainers import ConditionalDCGAN
+    from training.optimizers import adam
 
     generator = build_dcgan_generator(image_shape, num_classes, config["latent_dim"])
     discriminator = build_dcgan_discriminator(image_shape, num_classes)
     trainer = ConditionalDCGAN(
         generator, discriminator, config["latent_dim"], config["class_weight"], seed=config["seed"]
     )
-
-    def adam():
-        return keras.optimizers.Adam(config["lr"], beta_1=config["beta1"], beta_2=config["beta2"])
-
-    trainer.compile(g_optimizer=adam(), d_optimizer=adam())
+    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
     return trainer
 
 

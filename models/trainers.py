@@ -15,7 +15,10 @@ from losses import (
     class_cross_entropy,
     discriminator_validity_loss,
     generator_validity_loss,
+    generator_wasserstein_loss,
+    gradient_penalty,
     validity_accuracy,
+    wasserstein_estimate,
 )
 
 
@@ -37,6 +40,7 @@ class ConditionalGAN(keras.Model):
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
+        self.build_optimizers()
 
     @property
     def metrics(self):
@@ -56,7 +60,7 @@ class ConditionalGAN(keras.Model):
         return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}
 
     def build_optimizers(self) -> None:
-        """Create optimizer slots now (they are lazy) so a checkpoint can be restored into them."""
+        """Create optimizer slots now, not lazily inside a graph loop; a checkpoint restores into them."""
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
 
@@ -65,6 +69,7 @@ class ConditionalGAN(keras.Model):
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
 
     def record(self, **values):
+        """Update the named trackers; return every tracker's running mean (for ``fit``'s logs)."""
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -109,3 +114,85 @@ class ConditionalDCGAN(ConditionalGAN):
             d_class_acc=class_accuracy(condition, real_class),
             g_class_acc=class_accuracy(condition, fake_class),
         )
+
+
+class ConditionalWGANGP(ConditionalGAN):
+    """Algorithm 1 of Gulrajani et al. with the paper's class terms.
+
+    Each ``train_step`` receives ``n_critic`` real batches stacked into one
+    (the pipeline batches ``n_critic * batch_size`` images), so every critic
+    update sees its own fresh real batch, then makes one generator update.
+    Critic: -W + lambda * GP + CE(class(real), c) [+ CE(class(fake), c)];
+    generator: -E[D(G(z, c))] + CE(class(G(z, c)), c).
+    """
+
+    discriminator_role = "critic"
+    metric_names = ("critic_loss", "g_loss", "wasserstein", "gp", "real_class_acc", "fake_class_acc")
+
+    def __init__(
+        self,
+        generator,
+        critic,
+        latent_dim: int,
+        n_critic: int = 5,
+        gp_weight: float = 10.0,
+        class_weight: float = 1.0,
+        fake_class_loss: bool = True,
+        **kwargs,
+    ):
+        super().__init__(generator, critic, latent_dim, **kwargs)
+        self.n_critic = n_critic
+        self.gp_weight = gp_weight
+        self.class_weight = class_weight
+        self.fake_class_loss = fake_class_loss
+
+    @property
+    def critic(self):
+        return self.discriminator
+
+    def critic_score(self, images):
+        return self.critic(images, training=True)[0]
+
+    def critic_step(self, real, condition):
+        batch_size = tf.shape(real)[0]
+        fake = self.generator([self.sample_latent(batch_size), condition], training=True)
+        epsilon = keras.random.uniform((batch_size,), seed=self.noise_seed)
+        with tf.GradientTape() as tape:
+            real_score, real_class = self.critic(real, training=True)
+            fake_score, fake_class = self.critic(fake, training=True)
+            wasserstein = wasserstein_estimate(real_score, fake_score)
+            penalty = gradient_penalty(self.critic_score, real, fake, epsilon)
+            class_loss = class_cross_entropy(condition, real_class)
+            if self.fake_class_loss:
+                class_loss += class_cross_entropy(condition, fake_class)
+            loss = -wasserstein + self.gp_weight * penalty + self.class_weight * class_loss
+        self.apply_gradients(self.d_optimizer, tape, loss, self.critic.trainable_variables)
+        self.record(
+            critic_loss=loss,
+            wasserstein=wasserstein,
+            gp=penalty,
+            real_class_acc=class_accuracy(condition, real_class),
+        )
+
+    def generator_step(self, condition):
+        batch_size = tf.shape(condition)[0]
+        with tf.GradientTape() as tape:
+            fake = self.generator([self.sample_latent(batch_size), condition], training=True)
+            fake_score, fake_class = self.critic(fake, training=True)
+            loss = generator_wasserstein_loss(fake_score)
+            loss += self.class_weight * class_cross_entropy(condition, fake_class)
+        self.apply_gradients(self.g_optimizer, tape, loss, self.generator.trainable_variables)
+        return self.record(g_loss=loss, fake_class_acc=class_accuracy(condition, fake_class))
+
+    def train_step(self, data):
+        images, conditions = data
+        batch_size = tf.shape(images)[0] // self.n_critic
+
+        def one_critic_update(i):
+            chunk = slice(i * batch_size, (i + 1) * batch_size)
+            self.critic_step(images[chunk], conditions[chunk])
+            return (i + 1,)
+
+        # A graph loop traces the critic update (and its double-backprop penalty) once, not n_critic times.
+        tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
+        return self.generator_step(conditions[-batch_size:])

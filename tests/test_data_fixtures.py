@@ -129,7 +129,7 @@ def test_bad_files_are_skipped_by_name_and_odd_modes_decode(tmp_path):
     decoded = decode_files(paths, list(range(len(paths))), 16, 3, "squash", progress=False)
     assert sorted(path for path, _ in decoded.skipped) == sorted(map(str, [zero, text, truncated]))
     assert decoded.images.shape == (len(good), 16, 16, 3)
-    by_label = dict(zip(decoded.labels.tolist(), decoded.images))
+    by_label = dict(zip(decoded.labels.tolist(), decoded.images, strict=True))
     assert by_label[3].min() == 255  # fully transparent red over white is white
     assert by_label[7].min() == 255  # 16-bit white stays white (not clipped to a wrong value)
     assert by_label[2][..., 0].max() < 40 and by_label[2][..., 2].min() > 200  # CMYK cyan -> RGB cyan

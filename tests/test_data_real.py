@@ -1,6 +1,7 @@
 """Every loader on the real files in ../shared/data (skipped where absent)."""
 
 import logging
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -11,8 +12,14 @@ from tests.conftest import shared_data
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 WIKIART_STYLES = [  # ordered by their ArtGAN label: 0, 4, 7, 10, 12, 14, 15, 19
-    "Abstract_Expressionism", "Baroque", "Cubism", "Fauvism",
-    "Impressionism", "Minimalism", "Naive_Art_Primitivism", "Pop_Art",
+    "Abstract_Expressionism",
+    "Baroque",
+    "Cubism",
+    "Fauvism",
+    "Impressionism",
+    "Minimalism",
+    "Naive_Art_Primitivism",
+    "Pop_Art",
 ]
 
 
@@ -59,7 +66,7 @@ def test_wikiart_splits_and_top_styles(tmp_path):
     top = index_wikiart(root, "train", top_styles=3)
     assert len(top.class_names) == 3 and sorted(set(top.labels)) == [0, 1, 2]
     assert [top.class_names.index(name) for name in top.class_names] == [0, 1, 2]
-    assert all(WIKIART_STYLES.index(a) < WIKIART_STYLES.index(b) for a, b in zip(top.class_names, top.class_names[1:]))
+    assert all(WIKIART_STYLES.index(a) < WIKIART_STYLES.index(b) for a, b in pairwise(top.class_names))
 
 
 def test_wikiart_crop_mode_and_pipeline_range(tmp_path):

@@ -31,7 +31,7 @@ def test_resumed_stream_equals_uninterrupted_stream():
     straight = batches(training_dataset(images, labels, 3, 4, seed=7, flip=True, first_epoch=0, epochs=3))
     resumed = batches(training_dataset(images, labels, 3, 4, seed=7, flip=True, first_epoch=2, epochs=3))
     assert len(resumed) == 5
-    for (a, ca), (b, cb) in zip(straight[10:], resumed):
+    for (a, ca), (b, cb) in zip(straight[10:], resumed, strict=True):
         assert np.array_equal(a, b) and np.array_equal(ca, cb)
     assert not np.array_equal(straight[0][0], straight[5][0])  # epochs are shuffled differently
 

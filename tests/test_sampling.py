@@ -22,7 +22,7 @@ def test_mixing_diagonal_equals_class_grid_with_the_same_noise():
     matrix = mixing_matrix(g, [0, 1, 2], noise, 3)
     assert matrix.shape == (3, 3, 16, 16, 1)
     for i in range(3):
-        row = class_grid(g, [i], noise[i:i + 1], 3)[0, 0]
+        row = class_grid(g, [i], noise[i : i + 1], 3)[0, 0]
         assert np.allclose(matrix[i, i], row, atol=1e-5)
     assert not np.allclose(matrix[0, 1], matrix[0, 0])
 
@@ -44,5 +44,5 @@ def test_png_size_and_cell_pixels(tmp_path, size, channels):
     cell = np.clip(np.rint((images[2, 3] + 1) * 127.5), 0, 255).astype(np.uint8)
     expected = np.repeat(np.repeat(cell, scale, 0), scale, 1)
     cell_px = size * scale
-    bottom_right = picture[-2 - cell_px:-2, -2 - cell_px:-2]
+    bottom_right = picture[-2 - cell_px : -2, -2 - cell_px : -2]
     assert np.array_equal(bottom_right, np.broadcast_to(expected, bottom_right.shape))

@@ -10,8 +10,23 @@ from PIL import Image
 from sampling import grid_pixel_size
 from tests.conftest import run_script, shared_data
 
-TINY = ["--dataset", "digits", "--image-size", "16", "--batch-size", "16", "--steps-per-epoch", "3",
-        "--latent-dim", "8", "--sample-columns", "4", "--seed", "3", "--quiet"]
+TINY = [
+    "--dataset",
+    "digits",
+    "--image-size",
+    "16",
+    "--batch-size",
+    "16",
+    "--steps-per-epoch",
+    "3",
+    "--latent-dim",
+    "8",
+    "--sample-columns",
+    "4",
+    "--seed",
+    "3",
+    "--quiet",
+]
 METRICS = {"d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc"}
 
 RELOAD = """
@@ -100,7 +115,18 @@ def test_cli_errors_are_one_line_with_exit_code_2(args, message):
 
 def test_top_styles_beyond_the_styles_present_exits_2(tmp_path):
     wikiart = shared_data("wikiart")
-    result = run_script("train_dcgan.py", "--dataset", "wikiart", "--data-dir", wikiart, "--top-styles", "9",
-                        "--out", tmp_path / "run", "--cache-dir", tmp_path / "cache")
+    result = run_script(
+        "train_dcgan.py",
+        "--dataset",
+        "wikiart",
+        "--data-dir",
+        wikiart,
+        "--top-styles",
+        "9",
+        "--out",
+        tmp_path / "run",
+        "--cache-dir",
+        tmp_path / "cache",
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "--top-styles 9 is larger than the 8 styles present" in result.stderr.strip().splitlines()[-1]

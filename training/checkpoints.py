@@ -105,7 +105,6 @@ def restore_checkpoint(trainer, checkpoint_dir, epoch: int) -> None:
     for role, network in trainer.networks().items():
         path = network_path(checkpoint_dir, role, epoch)
         copy_weights(load_network(path), network, path)
-    trainer.build_optimizers()
     with np.load(state_path(checkpoint_dir, epoch)) as state:
         trainer.noise_seed.state.assign(state["noise_seed"])
         for role, optimizer in trainer.optimizers().items():

@@ -101,6 +101,11 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     train.add_argument("--lr", type=positive_float, help="Adam learning rate for both networks")
     train.add_argument("--beta1", type=unit_float, help="Adam beta_1")
     train.add_argument("--beta2", type=unit_float, help="Adam beta_2")
+    train.add_argument(
+        "--lr-decay",
+        choices=("none", "linear"),
+        help="'linear' decays the learning rate to 0 at the last epoch (the paper's WikiArt setting)",
+    )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
 
     run = parser.add_argument_group("run directory")

@@ -108,9 +108,14 @@ def describe_data(config: dict, data: LabelledImages, stored: dict | None) -> di
     config["num_images"] = int(len(data.labels))
     config["flip"] = config["dataset"] == "wikiart" if config["flip"] is None else config["flip"]
     config["steps_per_epoch_actual"] = steps_per_epoch(
-        len(data.labels), config["batch_size"], config["steps_per_epoch"]
+        len(data.labels), images_per_step(config), config["steps_per_epoch"]
     )
     return config
+
+
+def images_per_step(config: dict) -> int:
+    """Real images one train_step consumes: a batch per critic update for a WGAN, else one batch."""
+    return config["batch_size"] * config.get("n_critic", 1)
 
 
 def resume_point(trainer, run: RunDirectory, config: dict) -> int:
@@ -145,11 +150,12 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     run.write_config(config)
     epochs, steps = config["epochs"], config["steps_per_epoch_actual"]
     log.info(
-        "run directory %s; epochs %d..%d of %d steps (batch %d)",
+        "run directory %s; epochs %d..%d of %d steps, each on %d real images (batch %d)",
         run.root,
         start + 1,
         epochs,
         steps,
+        images_per_step(config),
         config["batch_size"],
     )
     if start < epochs:
@@ -157,7 +163,7 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
             data.images,
             data.labels,
             data.num_classes,
-            config["batch_size"],
+            images_per_step(config),
             config["seed"],
             config["flip"],
             start,
