@@ -40,11 +40,13 @@ def training_dataset(
     first_epoch: int = 0,
     epochs: int = 1,
     steps: int | None = None,
+    skip: int = 0,
 ):
     """Batches of (images in [-1, 1], one-hot float conditions) for epochs first_epoch..epochs-1.
 
     Shuffling and flipping are stateless (seeded by seed, epoch and step), so
-    the stream is reproducible from any epoch without saving iterator state.
+    the stream is reproducible from any epoch without saving iterator state;
+    ``skip`` drops the first batches of ``first_epoch`` (resuming mid-epoch).
     """
     import tensorflow as tf
 
@@ -68,6 +70,6 @@ def training_dataset(
         condition = tf.one_hot(tf.gather(classes, index), num_classes, dtype=tf.float32)
         return x, condition
 
-    stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches)
+    stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches).skip(skip)
     stream = stream.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return stream.prefetch(tf.data.AUTOTUNE)

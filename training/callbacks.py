@@ -11,7 +11,8 @@ import keras
 import numpy as np
 
 from sampling import class_grid, save_grid
-from training.checkpoints import save_checkpoint
+from training.checkpoints import Position, prune_checkpoints, save_checkpoint
+from training.errors import TrainingDiverged
 
 
 def epoch_number(keras_epoch: int) -> int:
@@ -87,12 +88,64 @@ class SampleGrid(keras.callbacks.Callback):
         save_grid(images, self.directory / f"epoch_{number:03d}.png", self.class_names, title=f"epoch {number}")
 
 
-class Checkpoint(keras.callbacks.Callback):
-    """Networks as .h5 plus the resume state, at every epoch end (after the log row)."""
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stop at the first NaN or infinite loss, before any checkpoint can store the broken weights.
 
-    def __init__(self, directory):
+    Keras's TerminateOnNaN only asks ``fit`` to stop, and the epoch-end
+    callbacks would still save; raising keeps the last good checkpoint the
+    newest one. Put this callback before :class:`Checkpoint`.
+    """
+
+    def __init__(self, first_step: int = 0):
         super().__init__()
-        self.directory = Path(directory)
+        self.first_step = first_step
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        save_checkpoint(self.model, self.directory, epoch_number(epoch))
+        self.first_step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = float(np.asarray(value))
+            if not np.isfinite(value):
+                step = self.first_step + batch + 1
+                raise TrainingDiverged(
+                    f"{name} became {value} at step {step} of epoch {epoch_number(self.epoch)}; training "
+                    "stopped and the last complete checkpoint was kept (try a lower --lr)"
+                )
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Networks as .h5 plus the resume state: every epoch end, and every ``every_steps`` batches.
+
+    ``first_step`` is where a resumed run re-enters its first epoch, so step
+    numbers stay those of the uninterrupted run.
+    """
+
+    def __init__(self, directory, steps_per_epoch: int, every_steps=None, keep=None, first_step: int = 0):
+        super().__init__()
+        self.directory = Path(directory)
+        self.steps_per_epoch = steps_per_epoch
+        self.every_steps = every_steps
+        self.keep = keep
+        self.first_step = first_step
+        self.epoch = 0
+
+    def save(self, position: Position) -> None:
+        save_checkpoint(self.model, self.directory, position)
+        prune_checkpoints(self.directory, self.model.networks(), self.keep)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.first_step + batch + 1
+        if self.every_steps and step % self.every_steps == 0 and step < self.steps_per_epoch:
+            self.save(Position(self.epoch, step))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.first_step = 0
+        self.save(Position(epoch_number(epoch)))

@@ -1,10 +1,11 @@
 """Checkpoint I/O: plain .h5 networks plus a small state file that makes resuming exact.
 
-A checkpoint for epoch N is ``<role>_epoch_NNN.h5`` for each network and
-``state_epoch_NNN.npz`` (optimizer slots, step counters, the noise RNG). Every
-file is written to a temporary name and renamed, and the state file is
-written last, so it marks a complete checkpoint: a kill at any moment leaves
-the previous one loadable.
+A checkpoint at the end of epoch N is ``<role>_epoch_NNN.h5`` for each network
+and ``state_epoch_NNN.npz`` (optimizer slots and step counters, the noise
+RNG). One taken S steps into epoch N (``--checkpoint-every``) carries the
+suffix ``_step_SSSSSS``. Every file is written to a temporary name and
+renamed, and the state file is written last: it marks a complete
+checkpoint, so a kill at any moment leaves the previous one loadable.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -23,15 +25,44 @@ from data.errors import DataError
 
 log = logging.getLogger(__name__)
 
-STATE_PATTERN = re.compile(r"state_epoch_(\d+)\.npz$")
+STATE_PATTERN = re.compile(r"state_epoch_(\d+)(?:_step_(\d+))?\.npz$")
 
 
-def network_path(checkpoint_dir, role: str, epoch: int) -> Path:
-    return Path(checkpoint_dir) / f"{role}_epoch_{epoch:03d}.h5"
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where training stands: ``epochs`` complete, plus ``step`` batches of the next one."""
+
+    epochs: int
+    step: int = 0
+
+    @property
+    def tag(self) -> str:
+        if self.step == 0:
+            return f"epoch_{self.epochs:03d}"
+        return f"epoch_{self.epochs + 1:03d}_step_{self.step:06d}"
+
+    def __str__(self) -> str:
+        if self.step == 0:
+            return f"the end of epoch {self.epochs}"
+        return f"step {self.step} of epoch {self.epochs + 1}"
 
 
-def state_path(checkpoint_dir, epoch: int) -> Path:
-    return Path(checkpoint_dir) / f"state_epoch_{epoch:03d}.npz"
+def position_of(state_file_name: str) -> Position | None:
+    match = STATE_PATTERN.match(state_file_name)
+    if not match:
+        return None
+    epoch, step = int(match.group(1)), int(match.group(2) or 0)
+    return Position(epoch - 1, step) if step else Position(epoch)
+
+
+def network_path(checkpoint_dir, role: str, position: Position | int) -> Path:
+    position = position if isinstance(position, Position) else Position(position)
+    return Path(checkpoint_dir) / f"{role}_{position.tag}.h5"
+
+
+def state_path(checkpoint_dir, position: Position | int) -> Path:
+    position = position if isinstance(position, Position) else Position(position)
+    return Path(checkpoint_dir) / f"state_{position.tag}.npz"
 
 
 @contextlib.contextmanager
@@ -55,8 +86,13 @@ def save_network(model, path: Path) -> None:
 
 
 def load_network(path) -> keras.Model:
-    with quiet_hdf5():
-        return keras.models.load_model(path, compile=False)
+    if not Path(path).is_file():
+        raise DataError(f"no such checkpoint file: {path}")
+    try:
+        with quiet_hdf5():
+            return keras.models.load_model(path, compile=False)
+    except (OSError, ValueError, KeyError) as error:
+        raise DataError(f"{path} is not a loadable Keras .h5 model ({type(error).__name__})") from None
 
 
 def _state_arrays(trainer) -> dict[str, np.ndarray]:
@@ -67,26 +103,54 @@ def _state_arrays(trainer) -> dict[str, np.ndarray]:
     return arrays
 
 
-def save_checkpoint(trainer, checkpoint_dir, epoch: int) -> None:
+def save_checkpoint(trainer, checkpoint_dir, position: Position | int) -> None:
+    position = position if isinstance(position, Position) else Position(position)
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     for role, network in trainer.networks().items():
-        save_network(network, network_path(checkpoint_dir, role, epoch))
-    final = state_path(checkpoint_dir, epoch)
+        save_network(network, network_path(checkpoint_dir, role, position))
+    final = state_path(checkpoint_dir, position)
     tmp = final.with_name(f".{final.stem}.partial.npz")
     with open(tmp, "wb") as handle:
-        np.savez(handle, epoch=np.int64(epoch), **_state_arrays(trainer))
+        np.savez(handle, epochs=np.int64(position.epochs), step=np.int64(position.step), **_state_arrays(trainer))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, final)
 
 
-def complete_epochs(checkpoint_dir) -> list[int]:
-    """Epochs whose checkpoint is complete (state file present), oldest first."""
+def complete_checkpoints(checkpoint_dir) -> list[Position]:
+    """Positions whose checkpoint is complete (state file present), oldest first."""
     checkpoint_dir = Path(checkpoint_dir)
     if not checkpoint_dir.is_dir():
         return []
-    return sorted(int(m.group(1)) for m in map(STATE_PATTERN.match, os.listdir(checkpoint_dir)) if m)
+    return sorted(p for p in map(position_of, os.listdir(checkpoint_dir)) if p is not None)
+
+
+def remove_checkpoint(checkpoint_dir, position: Position, roles) -> None:
+    """State file first, so a half-removed checkpoint never looks complete."""
+    state_path(checkpoint_dir, position).unlink(missing_ok=True)
+    for role in roles:
+        network_path(checkpoint_dir, role, position).unlink(missing_ok=True)
+
+
+def prune_checkpoints(checkpoint_dir, roles, keep: int | None) -> None:
+    """Drop mid-epoch checkpoints older than the newest epoch end, then all but the newest ``keep``."""
+    positions = complete_checkpoints(checkpoint_dir)
+    epoch_ends = [p for p in positions if p.step == 0]
+    stale = [p for p in positions if p.step and epoch_ends and p < epoch_ends[-1]]
+    current = [p for p in positions if p not in stale]
+    if keep:
+        stale += current[:-keep]
+    for position in stale:
+        remove_checkpoint(checkpoint_dir, position, roles)
+
+
+def remove_partial_files(checkpoint_dir) -> None:
+    """Temporary files left by a kill mid-write are never complete: delete them."""
+    checkpoint_dir = Path(checkpoint_dir)
+    if checkpoint_dir.is_dir():
+        for path in checkpoint_dir.glob(".*.partial.*"):
+            path.unlink(missing_ok=True)
 
 
 def copy_weights(source: keras.Model, target: keras.Model, path) -> None:
@@ -95,23 +159,27 @@ def copy_weights(source: keras.Model, target: keras.Model, path) -> None:
     want = [tuple(w.shape) for w in target.weights]
     if got != want:
         raise DataError(
-            f"{path} does not fit this run's {target.name}: input {source.input_shape} vs "
-            f"{target.input_shape}, output {source.output_shape} vs {target.output_shape}"
+            f"{path} does not fit this run's {target.name}: it takes {_shapes(source.inputs)} and gives "
+            f"{_shapes(source.outputs)}, this run's takes {_shapes(target.inputs)} and gives {_shapes(target.outputs)}"
         )
     target.set_weights(source.get_weights())
 
 
-def restore_checkpoint(trainer, checkpoint_dir, epoch: int) -> None:
+def _shapes(tensors) -> str:
+    return ", ".join(str(tuple(t.shape)) for t in tensors)
+
+
+def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> None:
     for role, network in trainer.networks().items():
-        path = network_path(checkpoint_dir, role, epoch)
+        path = network_path(checkpoint_dir, role, position)
         copy_weights(load_network(path), network, path)
-    with np.load(state_path(checkpoint_dir, epoch)) as state:
+    with np.load(state_path(checkpoint_dir, position)) as state:
         trainer.noise_seed.state.assign(state["noise_seed"])
         for role, optimizer in trainer.optimizers().items():
             keys = sorted(k for k in state.files if k.startswith(f"{role}_optimizer/"))
             if len(keys) != len(optimizer.variables):
                 raise DataError(
-                    f"checkpoint epoch {epoch} has {len(keys)} {role} optimizer variables, "
+                    f"the checkpoint at {position} has {len(keys)} {role} optimizer variables, "
                     f"this run's optimizer has {len(optimizer.variables)}"
                 )
             for key, variable in zip(keys, optimizer.variables, strict=True):

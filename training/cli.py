@@ -13,11 +13,12 @@ import os
 import sys
 
 from data import DATASETS, RESIZE_MODES, DataError
+from training.errors import TrainingDiverged
 
 log = logging.getLogger(__name__)
 
 # Settings that a resumed run may change; every other one comes from config.json.
-RESUMABLE_CHANGES = ("epochs", "resume", "out")
+RESUMABLE_CHANGES = ("epochs", "resume", "out", "quiet", "keep", "checkpoint_every")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -113,6 +114,12 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     run.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last complete checkpoint"
     )
+    run.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        help="also checkpoint every N steps within an epoch (long WikiArt epochs)",
+    )
+    run.add_argument("--keep", type=positive_int, help="keep only the newest N checkpoints (default: every epoch's)")
     run.add_argument("--sample-columns", type=positive_int, help="samples per class in the per-epoch grid (default: 8)")
     run.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     return parser
@@ -150,16 +157,19 @@ COMMON_DEFAULTS = {
     "resume": False,
     "sample_columns": 8,
     "quiet": False,
+    "checkpoint_every": None,
+    "keep": None,
+    "lr_decay": "none",
 }
 
 
 def merge_resumed(stored: dict, config: dict, given: set) -> dict:
-    """A resumed run keeps its stored settings; only ``--epochs`` may change."""
+    """A resumed run keeps its stored settings; only the length and the bookkeeping flags may change."""
     for key in sorted(given - set(RESUMABLE_CHANGES)):
         if key in stored and stored[key] != config[key]:
             raise DataError(
                 f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
-                "a resumed run keeps its settings (only --epochs may change)"
+                "a resumed run keeps its settings (--epochs, --keep, --checkpoint-every and --quiet may change)"
             )
     merged = dict(stored)
     merged.update({key: config[key] for key in RESUMABLE_CHANGES if key in given})
@@ -176,6 +186,9 @@ def run_cli(main, argv=None) -> int:
     except DataError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
+    except TrainingDiverged as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; resume with --resume --out <run directory>\n")
         return 130

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -17,8 +18,8 @@ import keras
 
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
 from sampling import fixed_noise, mixing_matrix, save_grid
-from training.callbacks import Checkpoint, EpochLog, SampleGrid
-from training.checkpoints import complete_epochs, restore_checkpoint
+from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid
+from training.checkpoints import Position, complete_checkpoints, remove_partial_files, restore_checkpoint
 from training.cli import merge_resumed
 
 log = logging.getLogger("artgan")
@@ -118,16 +119,32 @@ def images_per_step(config: dict) -> int:
     return config["batch_size"] * config.get("n_critic", 1)
 
 
-def resume_point(trainer, run: RunDirectory, config: dict) -> int:
+def resume_point(trainer, run: RunDirectory, config: dict) -> Position:
+    """Restore the newest complete checkpoint of a resumed run; a new run starts at the beginning."""
     if not config.get("resume"):
-        return 0
-    epochs = complete_epochs(run.checkpoints)
-    if not epochs:
+        return Position(0)
+    remove_partial_files(run.checkpoints)
+    positions = complete_checkpoints(run.checkpoints)
+    if not positions:
         log.info("no complete checkpoint in %s yet: starting at epoch 1", run.checkpoints)
-        return 0
-    restore_checkpoint(trainer, run.checkpoints, epochs[-1])
-    log.info("resumed from the checkpoint of epoch %d", epochs[-1])
-    return epochs[-1]
+        return Position(0)
+    restore_checkpoint(trainer, run.checkpoints, positions[-1])
+    log.info("resumed from the checkpoint at %s", positions[-1])
+    return positions[-1]
+
+
+def warn_if_disk_is_short(trainer, run: RunDirectory) -> None:
+    """A checkpoint holds each network and about two optimizer slots per weight (Adam)."""
+    weights = sum(network.count_params() for network in trainer.networks().values())
+    needed = 3 * (weights * 4 * 3)
+    free = shutil.disk_usage(run.root).free
+    if free < needed:
+        log.warning(
+            "only %.1f MB free in %s, less than three checkpoints (%.1f MB): training may fail to save",
+            free / 1e6,
+            run.root,
+            needed / 1e6,
+        )
 
 
 def write_mixing_matrix(generator, config: dict, run: RunDirectory) -> None:
@@ -135,6 +152,32 @@ def write_mixing_matrix(generator, config: dict, run: RunDirectory) -> None:
     noise = fixed_noise(config["seed"], len(names), config["latent_dim"])
     images = mixing_matrix(generator, list(range(len(names))), noise, len(names))
     save_grid(images, run.mixing_matrix, names, names, title="mixing matrix: (e_i + e_j) / 2")
+
+
+def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: int, callbacks, skip: int = 0):
+    """``fit`` over epochs first+1..last (1-based), the first of them entered ``skip`` batches late."""
+    steps = config["steps_per_epoch_actual"]
+    stream = training_dataset(
+        data.images,
+        data.labels,
+        data.num_classes,
+        images_per_step(config),
+        config["seed"],
+        config["flip"],
+        first,
+        last,
+        steps,
+        skip=skip,
+    )
+    trainer.fit(
+        stream,
+        epochs=last,
+        initial_epoch=first,
+        steps_per_epoch=steps - skip if skip else steps,
+        callbacks=callbacks,
+        verbose=2 if config["quiet"] or not sys.stdout.isatty() else 1,
+        shuffle=False,
+    )
 
 
 def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunDirectory:
@@ -146,9 +189,10 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     config = describe_data(config, data, stored)
     keras.utils.set_random_seed(config["seed"])
     trainer = build_trainer(config, tuple(config["image_shape"]), len(config["class_names"]))
-    start = resume_point(trainer, run, config)
+    position = resume_point(trainer, run, config)
     run.write_config(config)
-    epochs, steps = config["epochs"], config["steps_per_epoch_actual"]
+    warn_if_disk_is_short(trainer, run)
+    start, epochs, steps = position.epochs, config["epochs"], config["steps_per_epoch_actual"]
     log.info(
         "run directory %s; epochs %d..%d of %d steps, each on %d real images (batch %d)",
         run.root,
@@ -158,36 +202,23 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         images_per_step(config),
         config["batch_size"],
     )
+    callbacks = [
+        DivergenceGuard(first_step=position.step),
+        EpochLog(run.log_csv, resume_epoch=start),
+        SampleGrid(
+            run.samples,
+            fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"]),
+            config["class_names"],
+        ),
+        Checkpoint(run.checkpoints, steps, config["checkpoint_every"], config["keep"], first_step=position.step),
+    ]
+    if position.step:  # finish the interrupted epoch from the batch after the checkpoint
+        fit_epochs(trainer, data, config, start, start + 1, callbacks, skip=position.step)
+        start += 1
     if start < epochs:
-        stream = training_dataset(
-            data.images,
-            data.labels,
-            data.num_classes,
-            images_per_step(config),
-            config["seed"],
-            config["flip"],
-            start,
-            epochs,
-            steps,
-        )
-        noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
-        callbacks = [
-            EpochLog(run.log_csv, resume_epoch=start),
-            SampleGrid(run.samples, noise, config["class_names"]),
-            Checkpoint(run.checkpoints),
-        ]
-        verbose = 2 if config["quiet"] or not sys.stdout.isatty() else 1
-        trainer.fit(
-            stream,
-            epochs=epochs,
-            initial_epoch=start,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
-    else:
-        log.info("the run already has %d epochs; pass a larger --epochs to train more", start)
+        fit_epochs(trainer, data, config, start, epochs, callbacks)
+    if position.epochs >= epochs:
+        log.info("the run already has %d epochs; pass a larger --epochs to train more", position.epochs)
     write_mixing_matrix(trainer.generator, config, run)
     log.info("done: %s", run.root)
     return run
