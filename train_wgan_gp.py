@@ -9,8 +9,9 @@ Examples:
 """
 
 import argparse
+import os
 
-from training.cli import build_parser, parse_config, positive_float, positive_int, run_cli
+from training.cli import build_parser, parse_config, positive_float, positive_int, run_cli, unit_interval
 
 SCRIPT = "train_wgan_gp"
 
@@ -29,18 +30,28 @@ def paper_defaults(dataset: str) -> dict:
         "n_critic": 5,
         "gp_weight": 10.0,
         "class_weight": 1.0,
-        "fake_class_loss": True,
+        "fake_class_loss": None,
         "filters": 128,
+        "conditioning": "concat",
+        "creative": "off",
+        "ambiguity_weight": 1.0,
+        "damping": 0.5,
+        "critic_weights": None,
     }
 
 
 def build_trainer(config: dict, image_shape, num_classes: int):
     from models.trainers import ConditionalWGANGP
     from models.wgan_gp import build_wgan_critic, build_wgan_generator
+    from training.checkpoints import copy_weights, load_network
     from training.optimizers import adam
 
-    generator = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"])
+    generator = build_wgan_generator(
+        image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"]
+    )
     critic = build_wgan_critic(image_shape, num_classes, config["filters"])
+    if config["critic_weights"] and not config.get("resume"):
+        copy_weights(load_network(config["critic_weights"]), critic, config["critic_weights"])
     trainer = ConditionalWGANGP(
         generator,
         critic,
@@ -49,6 +60,9 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         gp_weight=config["gp_weight"],
         class_weight=config["class_weight"],
         fake_class_loss=config["fake_class_loss"],
+        creative=config["creative"],
+        ambiguity_weight=config["ambiguity_weight"],
+        damping=config["damping"],
         seed=config["seed"],
     )
     trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config, updates_per_iteration=config["n_critic"]))
@@ -63,15 +77,40 @@ def add_wgan_flags(parser: argparse.ArgumentParser) -> None:
     wgan.add_argument(
         "--fake-class-loss",
         action=argparse.BooleanOptionalAction,
-        help="also train the critic's class head on generated images, as the paper's code did (default: on)",
+        help="also train the critic's class head on generated images, as the paper's code did "
+        "(default: on; off with --creative, whose critic learns styles from real art only)",
     )
     wgan.add_argument("--filters", type=positive_int, help="convolution filters in both networks (default: 128)")
+    add_art_flags(parser)
+
+
+def add_art_flags(parser: argparse.ArgumentParser) -> None:
+    art = parser.add_argument_group("art extensions")
+    art.add_argument("--critic-weights", help="start from a critic .h5, e.g. pretrain_critic.py's critic_pretrained.h5")
+    art.add_argument(
+        "--conditioning",
+        choices=("concat", "global"),
+        help="'concat': the condition enters once, with z (the paper, default); 'global': it also gates "
+        "every up-block, out = sigmoid(a + c1) * tanh(b + c2) (GANGogh)",
+    )
+    art.add_argument(
+        "--creative",
+        choices=("off", "can", "damped"),
+        help="the generator's style term: 'off' CE(c, p) (default); 'can' lambda * CE(uniform, p) (Creative "
+        "Adversarial Networks); 'damped' ||p - ((1 - alpha) c + alpha uniform)||^2",
+    )
+    art.add_argument("--ambiguity-weight", type=positive_float, help="lambda for --creative can (default: 1)")
+    art.add_argument("--damping", type=unit_interval, help="alpha in [0, 1] for --creative damped (default: 0.5)")
 
 
 def main(argv=None):
     parser = build_parser(SCRIPT + ".py", __doc__)
     add_wgan_flags(parser)
     config, given = parse_config(parser, argv, paper_defaults)
+    if config.get("fake_class_loss") is None:
+        config["fake_class_loss"] = config.get("creative", "off") == "off"
+    if config.get("critic_weights") and not os.path.isfile(config["critic_weights"]):
+        parser.error(f"--critic-weights {config['critic_weights']} is not a file")
     from training.experiment import run_experiment  # TensorFlow loads here, after the flags are checked
 
     run_experiment(config, given, SCRIPT, build_trainer)

@@ -15,7 +15,7 @@ import numpy as np
 from data import arrays, files
 from data.errors import DataError
 from data.images import RESIZE_MODES, decode_files, report_skipped
-from data.pipeline import steps_per_epoch, to_model_range, training_dataset
+from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ __all__ = [
     "DataError",
     "LabelledImages",
     "RESIZE_MODES",
+    "evaluation_dataset",
     "load_dataset",
     "load_images",
     "steps_per_epoch",

@@ -73,3 +73,15 @@ def training_dataset(
     stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches).skip(skip)
     stream = stream.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch_size: int):
+    """Every image once, in order, the last batch kept: for validation, not training."""
+    import tensorflow as tf
+
+    stream = tf.data.Dataset.from_tensor_slices((np.asarray(images), np.asarray(labels, dtype=np.int64)))
+    stream = stream.batch(batch_size).map(
+        lambda x, y: (to_model_range(x), tf.one_hot(y, num_classes, dtype=tf.float32)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return stream.prefetch(tf.data.AUTOTUNE)

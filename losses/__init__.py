@@ -6,6 +6,7 @@ from losses.adversarial import (
     validity_accuracy,
 )
 from losses.classification import class_accuracy, class_cross_entropy
+from losses.creative import damped_style_loss, damped_target, posterior_entropy, style_ambiguity_loss
 from losses.wasserstein import (
     generator_wasserstein_loss,
     gradient_penalty,
@@ -16,6 +17,10 @@ from losses.wasserstein import (
 __all__ = [
     "class_accuracy",
     "class_cross_entropy",
+    "damped_style_loss",
+    "damped_target",
+    "posterior_entropy",
+    "style_ambiguity_loss",
     "discriminator_validity_loss",
     "generator_validity_loss",
     "generator_wasserstein_loss",

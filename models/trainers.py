@@ -7,19 +7,26 @@ progress bar with running averages over the epoch.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
 from losses import (
     class_accuracy,
     class_cross_entropy,
+    damped_style_loss,
     discriminator_validity_loss,
     generator_validity_loss,
     generator_wasserstein_loss,
     gradient_penalty,
+    posterior_entropy,
+    style_ambiguity_loss,
     validity_accuracy,
     wasserstein_estimate,
 )
+
+CREATIVE_MODES = ("off", "can", "damped")
 
 
 class ConditionalGAN(keras.Model):
@@ -123,11 +130,23 @@ class ConditionalWGANGP(ConditionalGAN):
     (the pipeline batches ``n_critic * batch_size`` images), so every critic
     update sees its own fresh real batch, then makes one generator update.
     Critic: -W + lambda * GP + CE(class(real), c) [+ CE(class(fake), c)];
-    generator: -E[D(G(z, c))] + CE(class(G(z, c)), c).
+    generator: -E[D(G(z, c))] + a style term, by ``creative`` mode:
+    ``off`` CE(c, p) (the paper), ``can`` lambda_amb * CE(uniform, p) (Creative
+    Adversarial Networks), ``damped`` ||p - Tv||^2 with Tv = (1 - alpha) c + alpha
+    uniform; p = softmax(D_cls(G(z, c))).
     """
 
     discriminator_role = "critic"
-    metric_names = ("critic_loss", "g_loss", "wasserstein", "gp", "real_class_acc", "fake_class_acc")
+    metric_names = (
+        "critic_loss",
+        "g_loss",
+        "wasserstein",
+        "gp",
+        "real_class_acc",
+        "fake_class_acc",
+        "style_entropy",
+        "style_entropy_max",
+    )
 
     def __init__(
         self,
@@ -138,13 +157,22 @@ class ConditionalWGANGP(ConditionalGAN):
         gp_weight: float = 10.0,
         class_weight: float = 1.0,
         fake_class_loss: bool = True,
+        creative: str = "off",
+        ambiguity_weight: float = 1.0,
+        damping: float = 0.5,
         **kwargs,
     ):
         super().__init__(generator, critic, latent_dim, **kwargs)
+        if creative not in CREATIVE_MODES:
+            raise ValueError(f"unknown creative mode {creative!r}; choose one of {', '.join(CREATIVE_MODES)}")
         self.n_critic = n_critic
         self.gp_weight = gp_weight
         self.class_weight = class_weight
         self.fake_class_loss = fake_class_loss
+        self.creative = creative
+        self.ambiguity_weight = ambiguity_weight
+        self.damping = damping
+        self.max_style_entropy = math.log(critic.outputs[1].shape[-1])
 
     @property
     def critic(self):
@@ -179,10 +207,21 @@ class ConditionalWGANGP(ConditionalGAN):
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size), condition], training=True)
             fake_score, fake_class = self.critic(fake, training=True)
-            loss = generator_wasserstein_loss(fake_score)
-            loss += self.class_weight * class_cross_entropy(condition, fake_class)
+            loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
         self.apply_gradients(self.g_optimizer, tape, loss, self.generator.trainable_variables)
-        return self.record(g_loss=loss, fake_class_acc=class_accuracy(condition, fake_class))
+        return self.record(
+            g_loss=loss,
+            fake_class_acc=class_accuracy(condition, fake_class),
+            style_entropy=posterior_entropy(fake_class),
+            style_entropy_max=self.max_style_entropy,
+        )
+
+    def style_term(self, condition, fake_class):
+        if self.creative == "can":
+            return self.ambiguity_weight * style_ambiguity_loss(fake_class)
+        if self.creative == "damped":
+            return self.class_weight * damped_style_loss(condition, fake_class, self.damping)
+        return self.class_weight * class_cross_entropy(condition, fake_class)
 
     def train_step(self, data):
         images, conditions = data
@@ -196,3 +235,72 @@ class ConditionalWGANGP(ConditionalGAN):
         # A graph loop traces the critic update (and its double-backprop penalty) once, not n_critic times.
         tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
         return self.generator_step(conditions[-batch_size:])
+
+
+class CriticPretrainer(keras.Model):
+    """GANGogh's critic pretraining: learn the styles before any adversarial game.
+
+    The class head learns the style labels of real images; with a generator
+    given (an untrained one, frozen), the score head also learns to tell real
+    from generated under the gradient penalty, as in WGAN-GP training.
+    ``test_step`` reports style accuracy, so ``fit``'s validation data gives
+    ``val_style_acc``.
+    """
+
+    def __init__(self, critic, generator=None, latent_dim: int = 100, gp_weight: float = 10.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.critic = critic
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.gp_weight = gp_weight
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        names = ["loss", "style_loss", "style_acc"] + (["wasserstein", "gp"] if generator is not None else [])
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def compile(self, optimizer, **kwargs):
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.critic.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def optimizers(self) -> dict:
+        return {"critic": self.optimizer}
+
+    def call(self, images, training=False):
+        return self.critic(images, training=training)
+
+    def adversarial_terms(self, real, condition):
+        batch_size = tf.shape(real)[0]
+        z = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        fake = self.generator([z, condition], training=False)
+        epsilon = keras.random.uniform((batch_size,), seed=self.noise_seed)
+        wasserstein = wasserstein_estimate(self.critic(real, training=True)[0], self.critic(fake, training=True)[0])
+        penalty = gradient_penalty(lambda x: self.critic(x, training=True)[0], real, fake, epsilon)
+        return wasserstein, penalty
+
+    def train_step(self, data):
+        real, condition = data
+        with tf.GradientTape() as tape:
+            logits = self.critic(real, training=True)[1]
+            style_loss = class_cross_entropy(condition, logits)
+            loss = style_loss
+            extra = {}
+            if self.generator is not None:
+                wasserstein, penalty = self.adversarial_terms(real, condition)
+                loss += -wasserstein + self.gp_weight * penalty
+                extra = {"wasserstein": wasserstein, "gp": penalty}
+        gradients = tape.gradient(loss, self.critic.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.critic.trainable_variables, strict=True))
+        accuracy = class_accuracy(condition, logits)
+        for name, value in {"loss": loss, "style_loss": style_loss, "style_acc": accuracy, **extra}.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        real, condition = data
+        logits = self.critic(real, training=False)[1]
+        self.trackers["style_loss"].update_state(class_cross_entropy(condition, logits))
+        self.trackers["style_acc"].update_state(class_accuracy(condition, logits))
+        return {name: self.trackers[name].result() for name in ("style_loss", "style_acc")}

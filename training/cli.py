@@ -59,13 +59,36 @@ def unit_float(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value}")
+    return value
+
+
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(
+    """The parser of a GAN training script: data, training and run-directory flags."""
+    parser = bare_parser(prog, description)
+    add_data_flags(parser)
+    add_training_flags(parser)
+    add_run_flags(parser)
+    return parser
+
+
+def bare_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """Omitted flags stay absent (SUPPRESS), so defaults can depend on the dataset and resume can spot changes."""
+    return OneLineErrorParser(
         prog=prog,
         description=description,
         argument_default=argparse.SUPPRESS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", choices=DATASETS, help="which dataset to train on (required)")
     data.add_argument(
@@ -94,14 +117,18 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     data.add_argument("--cache-dir", help="where decoded images are cached (default: ~/.cache/artgan)")
 
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
     train = parser.add_argument_group("training")
-    train.add_argument("--epochs", type=positive_int, help="epochs to train (default: the paper's, see below)")
+    train.add_argument("--epochs", type=positive_int, help="epochs to train (default: 25; 100 for wikiart)")
     train.add_argument("--batch-size", type=positive_int, help="images per batch (default: 64; 32 for wikiart)")
     train.add_argument("--steps-per-epoch", type=positive_int, help="cap the batches per epoch (quick runs)")
     train.add_argument("--latent-dim", type=positive_int, help="length of the noise vector z (default: 100)")
-    train.add_argument("--lr", type=positive_float, help="Adam learning rate for both networks")
-    train.add_argument("--beta1", type=unit_float, help="Adam beta_1")
-    train.add_argument("--beta2", type=unit_float, help="Adam beta_2")
+    train.add_argument(
+        "--lr", type=positive_float, help="Adam learning rate for both networks (default: 2e-4 DC-GAN, 1e-4 WGAN-GP)"
+    )
+    train.add_argument("--beta1", type=unit_float, help="Adam beta_1 (default: 0.5 DC-GAN, 0 WGAN-GP)")
+    train.add_argument("--beta2", type=unit_float, help="Adam beta_2 (default: 0.999 DC-GAN, 0.9 WGAN-GP)")
     train.add_argument(
         "--lr-decay",
         choices=("none", "linear"),
@@ -109,8 +136,16 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
 
+
+def add_out_flags(parser: argparse.ArgumentParser):
     run = parser.add_argument_group("run directory")
     run.add_argument("--out", help="run directory (default: runs/<script>-<dataset>-<timestamp>)")
+    run.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    return run
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    run = add_out_flags(parser)
     run.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last complete checkpoint"
     )
@@ -121,8 +156,6 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     run.add_argument("--keep", type=positive_int, help="keep only the newest N checkpoints (default: every epoch's)")
     run.add_argument("--sample-columns", type=positive_int, help="samples per class in the per-epoch grid (default: 8)")
-    run.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
-    return parser
 
 
 def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[dict, set]:
