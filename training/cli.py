@@ -17,7 +17,7 @@ from data import DATASETS, RESIZE_MODES, DataError
 log = logging.getLogger(__name__)
 
 # Settings that a resumed run may change; every other one comes from config.json.
-RESUMABLE_CHANGES = ("epochs", "resume", "out")
+RESUMABLE_CHANGES = ("epochs", "resume", "out", "tensorboard")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -110,6 +110,11 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     run.add_argument("--sample-columns", type=positive_int, help="samples per class in the per-epoch grid (default: 8)")
     run.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    run.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log the scalars and sample grids to <out>/tensorboard (may be turned on when resuming)",
+    )
     return parser
 
 
@@ -145,16 +150,17 @@ COMMON_DEFAULTS = {
     "resume": False,
     "sample_columns": 8,
     "quiet": False,
+    "tensorboard": False,
 }
 
 
 def merge_resumed(stored: dict, config: dict, given: set) -> dict:
-    """A resumed run keeps its stored settings; only ``--epochs`` may change."""
+    """A resumed run keeps its stored settings; only ``--epochs`` and ``--tensorboard`` may change."""
     for key in sorted(given - set(RESUMABLE_CHANGES)):
         if key in stored and stored[key] != config[key]:
             raise DataError(
                 f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
-                "a resumed run keeps its settings (only --epochs may change)"
+                "a resumed run keeps its settings (only --epochs and --tensorboard may change)"
             )
     merged = dict(stored)
     merged.update({key: config[key] for key in RESUMABLE_CHANGES if key in given})

@@ -17,7 +17,7 @@ import keras
 
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
 from sampling import fixed_noise, mixing_matrix, save_grid
-from training.callbacks import Checkpoint, EpochLog, SampleGrid
+from training.callbacks import Checkpoint, EpochLog, SampleGrid, tensorboard_callbacks
 from training.checkpoints import complete_epochs, restore_checkpoint
 from training.cli import merge_resumed
 
@@ -170,6 +170,8 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
             SampleGrid(run.samples, noise, config["class_names"]),
             Checkpoint(run.checkpoints),
         ]
+        if config.get("tensorboard"):
+            callbacks += tensorboard_callbacks(run.root / "tensorboard", noise, config["class_names"])
         verbose = 2 if config["quiet"] or not sys.stdout.isatty() else 1
         trainer.fit(
             stream,
