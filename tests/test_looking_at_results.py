@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 
 import nbformat
 import numpy as np
@@ -78,6 +79,20 @@ def test_sample_script_draws_every_grid_kind(tiny_run, generator_h5, tmp_path, c
         epoch = np.asarray(Image.open(tiny_run / "samples" / "epoch_001.png").convert("RGB")).astype(int)
         cells = grid_pixel_size(10, 8, 16)[1]  # the height of the labelled rows of images
         assert ours.shape[1] == epoch.shape[1] and np.abs(ours[-cells:] - epoch[-cells:]).max() <= 1
+
+
+def test_sample_script_works_on_a_checkpoint_outside_its_run(tiny_run, generator_h5, tmp_path, capsys):
+    alone = tmp_path / "generator.h5"
+    shutil.copy(generator_h5, alone)
+    code = run_cli(
+        sample.main, ["--checkpoint", str(alone), "--grid", "one", "--n", "8", "--out", str(tmp_path / "a.png")]
+    )
+    assert code == 0 and "(seed 0)" in capsys.readouterr().out  # no config.json: indices and seed 0
+    seed = json.loads((tiny_run / "config.json").read_text())["seed"]
+    run_cli(
+        sample.main, ["--checkpoint", str(generator_h5), "--grid", "one", "--n", "8", "--out", str(tmp_path / "b.png")]
+    )
+    assert f"(seed {seed})" in capsys.readouterr().out
 
 
 def test_sample_script_refuses_a_discriminator_checkpoint(tiny_run, tmp_path):
