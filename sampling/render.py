@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from PIL import Image
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MIN_CELL_PIXELS = 64  # small images (MNIST's 28 px) are enlarged so titles stay readable
 GAP = 2  # pixels between cells
@@ -57,6 +60,9 @@ def mosaic(images: np.ndarray) -> np.ndarray:
 
 
 def grid_figure(images, row_labels=None, col_labels=None, title=None) -> Figure:
+    """The labelled figure; matplotlib loads here, so importing ``sampling`` stays quick for --help."""
+    from matplotlib.figure import Figure
+
     rows, cols, image_size = images.shape[0], images.shape[1], images.shape[2]
     width, height = grid_pixel_size(rows, cols, image_size, row_labels, col_labels, title)
     picture = mosaic(images)
@@ -84,13 +90,37 @@ def grid_figure(images, row_labels=None, col_labels=None, title=None) -> Figure:
     return figure
 
 
+def render_grid(images, row_labels=None, col_labels=None, title=None) -> np.ndarray:
+    """The labelled picture as an (H, W, 3) uint8 array: what the PNG holds, for TensorBoard and notebooks."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = grid_figure(np.asarray(images), row_labels, col_labels, title)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
 def save_grid(images, path, row_labels=None, col_labels=None, title=None) -> Path:
     """Write a labelled PNG atomically (a kill never leaves a truncated picture)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure = grid_figure(np.asarray(images), row_labels, col_labels, title)
-    FigureCanvasAgg(figure)
+    picture = render_grid(images, row_labels, col_labels, title)
     tmp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(tmp, dpi=DPI, format="png", facecolor="white")
+    Image.fromarray(picture).save(tmp, format="png")
     os.replace(tmp, path)
     return path
+
+
+def show_picture(picture, title=None) -> None:
+    """Show a picture in a notebook at its own pixel size, unresampled, so cells stay sharp."""
+    import matplotlib.pyplot as plt
+
+    picture = np.asarray(picture)
+    height, width = picture.shape[:2]
+    figure = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.imshow(picture, interpolation="nearest")
+    axes.set_axis_off()
+    if title:
+        axes.set_title(title)
+    plt.show()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import time
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from sampling import class_grid, save_grid
+from data.errors import DataError
+from sampling import class_grid, render_grid, save_grid
 from training.checkpoints import Position, prune_checkpoints, save_checkpoint
 from training.errors import TrainingDiverged
 
@@ -81,11 +83,55 @@ class SampleGrid(keras.callbacks.Callback):
         self.noise = noise
         self.class_names = list(class_names)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def grid(self, epoch) -> tuple[np.ndarray, str]:
+        """The epoch's class grid and its title."""
         k = len(self.class_names)
-        images = class_grid(self.model.generator, list(range(k)), self.noise, k)
-        number = epoch_number(epoch)
-        save_grid(images, self.directory / f"epoch_{number:03d}.png", self.class_names, title=f"epoch {number}")
+        return class_grid(self.model.generator, list(range(k)), self.noise, k), f"epoch {epoch_number(epoch)}"
+
+    def on_epoch_end(self, epoch, logs=None):
+        images, title = self.grid(epoch)
+        save_grid(images, self.directory / f"epoch_{epoch_number(epoch):03d}.png", self.class_names, title=title)
+
+
+class SampleSummary(SampleGrid):
+    """The per-epoch sample grid as a TensorBoard image, the same labelled picture as the PNG.
+
+    It writes to a folder of its own under the log directory: TensorBoard
+    follows only the newest event file of a folder, so two writers sharing
+    Keras's ``train`` folder would hide one another's updates during a run.
+    Steps are Keras's 0-based epochs, like the scalars beside them.
+    """
+
+    def __init__(self, log_dir, noise, class_names):
+        super().__init__(Path(log_dir) / "samples", noise, class_names)
+        self.writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        images, title = self.grid(epoch)
+        picture = render_grid(images, self.class_names, title=title)
+        self.writer = self.writer or tf.summary.create_file_writer(str(self.directory))
+        with self.writer.as_default():
+            tf.summary.image("samples", picture[None], step=epoch)
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def tensorboard_callbacks(log_dir, noise, class_names) -> list:
+    """Keras's own TensorBoard callback for the scalars, plus the sample grid as an image.
+
+    ``tf.summary`` writes nothing without the tensorboard package, so its
+    absence is reported before training starts rather than at the first epoch end.
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        raise DataError("--tensorboard needs the tensorboard package: pip install tensorboard")
+    scalars = keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)
+    return [scalars, SampleSummary(log_dir, noise, class_names)]
 
 
 class DivergenceGuard(keras.callbacks.Callback):

@@ -18,7 +18,7 @@ from training.errors import TrainingDiverged
 log = logging.getLogger(__name__)
 
 # Settings that a resumed run may change; every other one comes from config.json.
-RESUMABLE_CHANGES = ("epochs", "resume", "out", "quiet", "keep", "checkpoint_every")
+RESUMABLE_CHANGES = ("epochs", "resume", "out", "quiet", "keep", "checkpoint_every", "tensorboard")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -156,6 +156,11 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--keep", type=positive_int, help="keep only the newest N checkpoints (default: every epoch's)")
     run.add_argument("--sample-columns", type=positive_int, help="samples per class in the per-epoch grid (default: 8)")
+    run.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log the scalars and sample grids to <out>/tensorboard (may be turned on when resuming)",
+    )
 
 
 def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[dict, set]:
@@ -193,6 +198,7 @@ COMMON_DEFAULTS = {
     "checkpoint_every": None,
     "keep": None,
     "lr_decay": "none",
+    "tensorboard": False,
 }
 
 
@@ -202,7 +208,8 @@ def merge_resumed(stored: dict, config: dict, given: set) -> dict:
         if key in stored and stored[key] != config[key]:
             raise DataError(
                 f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
-                "a resumed run keeps its settings (--epochs, --keep, --checkpoint-every and --quiet may change)"
+                "a resumed run keeps its settings (only --epochs, --keep, --checkpoint-every, --quiet "
+                "and --tensorboard may change)"
             )
     merged = dict(stored)
     merged.update({key: config[key] for key in RESUMABLE_CHANGES if key in given})

@@ -18,7 +18,7 @@ import keras
 
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
 from sampling import fixed_noise, mixing_matrix, save_grid
-from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid
+from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid, tensorboard_callbacks
 from training.checkpoints import Position, complete_checkpoints, remove_partial_files, restore_checkpoint
 from training.cli import merge_resumed
 
@@ -202,16 +202,15 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         images_per_step(config),
         config["batch_size"],
     )
+    noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
     callbacks = [
         DivergenceGuard(first_step=position.step),
         EpochLog(run.log_csv, resume_epoch=start),
-        SampleGrid(
-            run.samples,
-            fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"]),
-            config["class_names"],
-        ),
+        SampleGrid(run.samples, noise, config["class_names"]),
         Checkpoint(run.checkpoints, steps, config["checkpoint_every"], config["keep"], first_step=position.step),
     ]
+    if config.get("tensorboard"):
+        callbacks += tensorboard_callbacks(run.root / "tensorboard", noise, config["class_names"])
     if position.step:  # finish the interrupted epoch from the batch after the checkpoint
         fit_epochs(trainer, data, config, start, start + 1, callbacks, skip=position.step)
         start += 1
