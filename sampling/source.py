@@ -103,11 +103,11 @@ def newest_run(runs_dir="runs") -> Path:
 
 def latest_generator(run_dir) -> Path:
     """The generator .h5 of a run's last complete checkpoint."""
-    from training.checkpoints import complete_epochs, network_path
+    from training.checkpoints import complete_checkpoints, network_path
     from training.experiment import RunDirectory
 
     run = RunDirectory(run_dir)
-    epochs = complete_epochs(run.checkpoints)
-    if not epochs:
+    positions = complete_checkpoints(run.checkpoints)
+    if not positions:
         raise DataError(f"{run.checkpoints} holds no complete checkpoint yet")
-    return network_path(run.checkpoints, "generator", epochs[-1])
+    return network_path(run.checkpoints, "generator", positions[-1])

@@ -86,7 +86,7 @@ def test_resume_continues_at_the_next_epoch(tiny_run):
     assert int(before["generator_optimizer/0000"]) == 2 * 3  # Adam's iteration counter
     result = run_script("train_dcgan.py", "--resume", "--out", tiny_run, "--epochs", "3", "--quiet")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "resumed from the checkpoint of epoch 2" in result.stderr
+    assert "resumed from the checkpoint at the end of epoch 2" in result.stderr
     assert [int(r["epoch"]) for r in read_log(tiny_run / "log.csv")] == [1, 2, 3]
     after = np.load(tiny_run / "checkpoints" / "state_epoch_003.npz")
     assert int(after["generator_optimizer/0000"]) == 3 * 3
