@@ -9,6 +9,7 @@ Examples:
 """
 
 import argparse
+import logging
 import os
 
 from training.cli import build_parser, parse_config, positive_float, positive_int, run_cli, unit_interval
@@ -52,6 +53,7 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     critic = build_wgan_critic(image_shape, num_classes, config["filters"])
     if config["critic_weights"] and not config.get("resume"):
         copy_weights(load_network(config["critic_weights"]), critic, config["critic_weights"])
+        logging.getLogger("artgan").info("critic starts from %s", config["critic_weights"])
     trainer = ConditionalWGANGP(
         generator,
         critic,
