@@ -41,17 +41,21 @@ def training_dataset(
     epochs: int = 1,
     steps: int | None = None,
     skip: int = 0,
+    group: int = 1,
 ):
     """Batches of (images in [-1, 1], one-hot float conditions) for epochs first_epoch..epochs-1.
 
     Shuffling and flipping are stateless (seeded by seed, epoch and step), so
     the stream is reproducible from any epoch without saving iterator state;
     ``skip`` drops the first batches of ``first_epoch`` (resuming mid-epoch).
+    ``group`` > 1 hands over ``group`` consecutive batches per step, shaped
+    (batch_size, group, ...): batch g is column g (a WGAN's n_critic batches).
     """
     import tensorflow as tf
 
     count = len(labels)
-    steps = steps or steps_per_epoch(count, batch_size)
+    images_per_step = batch_size * group
+    steps = steps or steps_per_epoch(count, images_per_step)
     pixels = tf.constant(np.asarray(images))
     classes = tf.constant(np.asarray(labels, dtype=np.int64))
     seed = tf.constant(int(seed), tf.int64)
@@ -59,20 +63,32 @@ def training_dataset(
     def epoch_batches(epoch):
         keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, epoch]))
         order = tf.argsort(keys)
-        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(images_per_step, drop_remainder=True)
         return batches.take(steps).enumerate().map(lambda step, index: (epoch, step, index))
 
     def assemble(epoch, step, index):
         x = to_model_range(tf.gather(pixels, index))
         if flip:
-            draw = tf.random.stateless_uniform([batch_size], seed=tf.stack([seed + 7919 * epoch, step]))
+            draw = tf.random.stateless_uniform([images_per_step], seed=tf.stack([seed + 7919 * epoch, step]))
             x = tf.where((draw < 0.5)[:, None, None, None], tf.reverse(x, axis=[2]), x)
         condition = tf.one_hot(tf.gather(classes, index), num_classes, dtype=tf.float32)
+        if group > 1:
+            x, condition = side_by_side(x, group), side_by_side(condition, group)
         return x, condition
 
     stream = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_batches).skip(skip)
     stream = stream.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def side_by_side(batches, group: int):
+    """(group * B, ...) -> (B, group, ...): the g-th run of B rows becomes column g."""
+    import tensorflow as tf
+
+    shape = tf.shape(batches)
+    stacked = tf.reshape(batches, tf.concat([[group, shape[0] // group], shape[1:]], axis=0))
+    rank = len(batches.shape)
+    return tf.transpose(stacked, [1, 0] + list(range(2, rank + 1)))
 
 
 def evaluation_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch_size: int):

@@ -25,8 +25,23 @@ from losses import (
     validity_accuracy,
     wasserstein_estimate,
 )
+from models import noise
 
 CREATIVE_MODES = ("off", "can", "damped")
+
+
+def apply_mean_gradients(optimizer, tape, loss, variables):
+    """Gradients of the loss averaged over the global batch, on one device or many.
+
+    Each replica's loss is a mean over its own share of the batch and the
+    optimizer sums gradients across replicas, so dividing by the replica
+    count makes the update the gradient of the global-batch mean.
+    """
+    _, replicas = noise.replica_layout()
+    gradients = tape.gradient(loss, variables)
+    if replicas > 1:
+        gradients = [g / replicas for g in gradients]
+    optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
 
 class ConditionalGAN(keras.Model):
@@ -40,7 +55,7 @@ class ConditionalGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
-        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.seed = int(seed or 0)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -56,8 +71,9 @@ class ConditionalGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def sample_latent(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+    def sample_latent(self, batch_size, draw: int = 0):
+        """z for this step's ``draw``-th use: a function of the seed and the generator's step count."""
+        return noise.normal(self.seed, self.g_optimizer.iterations, draw, batch_size, self.latent_dim)
 
     def networks(self) -> dict:
         """The models a checkpoint saves as .h5, by role."""
@@ -73,7 +89,7 @@ class ConditionalGAN(keras.Model):
 
     @staticmethod
     def apply_gradients(optimizer, tape, loss, variables):
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        apply_mean_gradients(optimizer, tape, loss, variables)
 
     def record(self, **values):
         """Update the named trackers; return every tracker's running mean (for ``fit``'s logs)."""
@@ -99,7 +115,7 @@ class ConditionalDCGAN(ConditionalGAN):
         real, condition = data
         batch_size = tf.shape(real)[0]
 
-        fake = self.generator([self.sample_latent(batch_size), condition], training=True)
+        fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
             fake_validity, _ = self.discriminator(fake, training=True)
@@ -108,7 +124,7 @@ class ConditionalDCGAN(ConditionalGAN):
         self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
         with tf.GradientTape() as tape:
-            fake = self.generator([self.sample_latent(batch_size), condition], training=True)
+            fake = self.generator([self.sample_latent(batch_size, draw=1), condition], training=True)
             fake_validity, fake_class = self.discriminator(fake, training=True)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
@@ -126,9 +142,11 @@ class ConditionalDCGAN(ConditionalGAN):
 class ConditionalWGANGP(ConditionalGAN):
     """Algorithm 1 of Gulrajani et al. with the paper's class terms.
 
-    Each ``train_step`` receives ``n_critic`` real batches stacked into one
-    (the pipeline batches ``n_critic * batch_size`` images), so every critic
-    update sees its own fresh real batch, then makes one generator update.
+    Each ``train_step`` receives ``n_critic`` real batches side by side
+    (images shaped (batch, n_critic, H, W, C)), so every critic update sees
+    its own fresh real batch, then makes one generator update. The batch axis
+    comes first so that tf.distribute splits every critic batch across
+    replicas, rather than giving each replica different critic batches.
     Critic: -W + lambda * GP + CE(class(real), c) [+ CE(class(fake), c)];
     generator: -E[D(G(z, c))] + a style term, by ``creative`` mode:
     ``off`` CE(c, p) (the paper), ``can`` lambda_amb * CE(uniform, p) (Creative
@@ -181,10 +199,11 @@ class ConditionalWGANGP(ConditionalGAN):
     def critic_score(self, images):
         return self.critic(images, training=True)[0]
 
-    def critic_step(self, real, condition):
+    def critic_step(self, real, condition, index=0):
+        """One critic update; ``index`` (0..n_critic-1) keeps its noise draws apart from the others'."""
         batch_size = tf.shape(real)[0]
-        fake = self.generator([self.sample_latent(batch_size), condition], training=True)
-        epsilon = keras.random.uniform((batch_size,), seed=self.noise_seed)
+        fake = self.generator([self.sample_latent(batch_size, draw=1 + 2 * index), condition], training=True)
+        epsilon = noise.uniform(self.seed, self.g_optimizer.iterations, 2 + 2 * index, batch_size)
         with tf.GradientTape() as tape:
             real_score, real_class = self.critic(real, training=True)
             fake_score, fake_class = self.critic(fake, training=True)
@@ -205,7 +224,7 @@ class ConditionalWGANGP(ConditionalGAN):
     def generator_step(self, condition):
         batch_size = tf.shape(condition)[0]
         with tf.GradientTape() as tape:
-            fake = self.generator([self.sample_latent(batch_size), condition], training=True)
+            fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
             fake_score, fake_class = self.critic(fake, training=True)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
         self.apply_gradients(self.g_optimizer, tape, loss, self.generator.trainable_variables)
@@ -224,17 +243,15 @@ class ConditionalWGANGP(ConditionalGAN):
         return self.class_weight * class_cross_entropy(condition, fake_class)
 
     def train_step(self, data):
-        images, conditions = data
-        batch_size = tf.shape(images)[0] // self.n_critic
+        images, conditions = data  # (batch, n_critic, ...): column i is critic update i's real batch
 
         def one_critic_update(i):
-            chunk = slice(i * batch_size, (i + 1) * batch_size)
-            self.critic_step(images[chunk], conditions[chunk])
+            self.critic_step(tf.gather(images, i, axis=1), tf.gather(conditions, i, axis=1), i)
             return (i + 1,)
 
         # A graph loop traces the critic update (and its double-backprop penalty) once, not n_critic times.
         tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
-        return self.generator_step(conditions[-batch_size:])
+        return self.generator_step(conditions[:, -1])
 
 
 class CriticPretrainer(keras.Model):
@@ -253,7 +270,7 @@ class CriticPretrainer(keras.Model):
         self.generator = generator
         self.latent_dim = latent_dim
         self.gp_weight = gp_weight
-        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.seed = int(seed or 0)
         names = ["loss", "style_loss", "style_acc"] + (["wasserstein", "gp"] if generator is not None else [])
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
@@ -273,9 +290,10 @@ class CriticPretrainer(keras.Model):
 
     def adversarial_terms(self, real, condition):
         batch_size = tf.shape(real)[0]
-        z = keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        step = self.optimizer.iterations
+        z = noise.normal(self.seed, step, 0, batch_size, self.latent_dim)
         fake = self.generator([z, condition], training=False)
-        epsilon = keras.random.uniform((batch_size,), seed=self.noise_seed)
+        epsilon = noise.uniform(self.seed, step, 1, batch_size)
         wasserstein = wasserstein_estimate(self.critic(real, training=True)[0], self.critic(fake, training=True)[0])
         penalty = gradient_penalty(lambda x: self.critic(x, training=True)[0], real, fake, epsilon)
         return wasserstein, penalty
@@ -291,8 +309,7 @@ class CriticPretrainer(keras.Model):
                 wasserstein, penalty = self.adversarial_terms(real, condition)
                 loss += -wasserstein + self.gp_weight * penalty
                 extra = {"wasserstein": wasserstein, "gp": penalty}
-        gradients = tape.gradient(loss, self.critic.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.critic.trainable_variables, strict=True))
+        apply_mean_gradients(self.optimizer, tape, loss, self.critic.trainable_variables)
         accuracy = class_accuracy(condition, logits)
         for name, value in {"loss": loss, "style_loss": style_loss, "style_acc": accuracy, **extra}.items():
             self.trackers[name].update_state(value)

@@ -67,9 +67,9 @@ class RecordingWGANGP(ConditionalWGANGP):
         super().__init__(*args, **kwargs)
         self.seen = tf.Variable(tf.zeros(self.n_critic))
 
-    def critic_step(self, real, condition):
+    def critic_step(self, real, condition, index=0):
         self.seen.assign(tf.concat([self.seen[1:], [tf.reduce_mean(real)]], axis=0))
-        super().critic_step(real, condition)
+        super().critic_step(real, condition, index)
 
 
 def test_train_step_gives_each_critic_update_its_own_real_batch():
@@ -82,9 +82,9 @@ def test_train_step_gives_each_critic_update_its_own_real_batch():
         n_critic=n_critic,
     )
     trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
-    levels = np.repeat([-0.5, 0.0, 0.5], batch).astype("f")
-    images = np.broadcast_to(levels[:, None, None, None], (n_critic * batch, 8, 8, 1)).copy()
-    conditions = np.eye(2, dtype="f")[np.arange(n_critic * batch) % 2]
+    levels = np.tile([-0.5, 0.0, 0.5], (batch, 1)).astype("f")  # (batch, n_critic): column i is update i's
+    images = np.broadcast_to(levels[:, :, None, None, None], (batch, n_critic, 8, 8, 1)).copy()
+    conditions = np.eye(2, dtype="f")[np.arange(batch * n_critic).reshape(batch, n_critic) % 2]
     trainer.fit(tf.data.Dataset.from_tensors((images, conditions)), epochs=1, verbose=0, shuffle=False)
     assert np.allclose(trainer.seen.numpy(), [-0.5, 0.0, 0.5])
     assert int(trainer.d_optimizer.iterations) == n_critic and int(trainer.g_optimizer.iterations) == 1

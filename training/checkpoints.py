@@ -1,9 +1,10 @@
 """Checkpoint I/O: plain .h5 networks plus a small state file that makes resuming exact.
 
 A checkpoint at the end of epoch N is ``<role>_epoch_NNN.h5`` for each network
-and ``state_epoch_NNN.npz`` (optimizer slots and step counters, the noise
-RNG). One taken S steps into epoch N (``--checkpoint-every``) carries the
-suffix ``_step_SSSSSS``. Every file is written to a temporary name and
+and ``state_epoch_NNN.npz`` (optimizer slots and step counters; training
+noise is a function of the seed and the step counter, see models/noise.py).
+One taken S steps into epoch N (``--checkpoint-every``) carries the suffix
+``_step_SSSSSS``. Every file is written to a temporary name and
 renamed, and the state file is written last: it marks a complete
 checkpoint, so a kill at any moment leaves the previous one loadable.
 """
@@ -96,7 +97,7 @@ def load_network(path) -> keras.Model:
 
 
 def _state_arrays(trainer) -> dict[str, np.ndarray]:
-    arrays = {"noise_seed": np.asarray(trainer.noise_seed.state.numpy())}
+    arrays = {}
     for role, optimizer in trainer.optimizers().items():
         for index, variable in enumerate(optimizer.variables):
             arrays[f"{role}_optimizer/{index:04d}"] = np.asarray(variable.numpy())
@@ -174,7 +175,6 @@ def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> Non
         path = network_path(checkpoint_dir, role, position)
         copy_weights(load_network(path), network, path)
     with np.load(state_path(checkpoint_dir, position)) as state:
-        trainer.noise_seed.state.assign(state["noise_seed"])
         for role, optimizer in trainer.optimizers().items():
             keys = sorted(k for k in state.files if k.startswith(f"{role}_optimizer/"))
             if len(keys) != len(optimizer.variables):

@@ -161,13 +161,14 @@ def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: in
         data.images,
         data.labels,
         data.num_classes,
-        images_per_step(config),
+        config["batch_size"],
         config["seed"],
         config["flip"],
         first,
         last,
         steps,
         skip=skip,
+        group=config.get("n_critic", 1),
     )
     trainer.fit(
         stream,
