@@ -35,7 +35,7 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     trainer = ConditionalDCGAN(
         generator, discriminator, config["latent_dim"], config["class_weight"], seed=config["seed"]
     )
-    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
+    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config), jit_compile=config["jit"])
     return trainer
 
 

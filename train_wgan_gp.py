@@ -67,7 +67,11 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         damping=config["damping"],
         seed=config["seed"],
     )
-    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config, updates_per_iteration=config["n_critic"]))
+    trainer.compile(
+        g_optimizer=adam(config),
+        d_optimizer=adam(config, updates_per_iteration=config["n_critic"]),
+        jit_compile=config["jit"],
+    )
     return trainer
 
 

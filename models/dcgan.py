@@ -4,6 +4,8 @@ G: concat(z, condition) -> Dense -> reshape -> stride-2 Conv2DTranspose
 blocks (BatchNorm, ReLU) -> tanh. D: stride-2 Conv2D blocks, BatchNorm on all
 but the first, LeakyReLU 0.2 -> a validity logit and K class logits.
 Standard layers only, so ``keras.models.load_model`` needs no project code.
+BatchNorm is ``synchronized``: under tf.distribute it normalises over the
+global batch, so a mirrored run computes what a single device would.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def build_dcgan_generator(image_shape, num_classes: int, latent_dim: int = 100, 
     z, condition = generator_inputs(latent_dim, num_classes)
     x = layers.Concatenate(name="z_and_condition")([z, condition])
     x = layers.Dense(base * base * widths[0], use_bias=False, name="project")(x)
-    x = layers.BatchNormalization(name="project_bn")(x)
+    x = layers.BatchNormalization(synchronized=True, name="project_bn")(x)
     x = layers.ReLU(name="project_relu")(x)
     x = layers.Reshape((base, base, widths[0]), name="to_feature_map")(x)
     for stage, width in enumerate(widths[1:] + [None], start=1):
@@ -43,7 +45,7 @@ def build_dcgan_generator(image_shape, num_classes: int, latent_dim: int = 100, 
         )(x)
         if last:
             break
-        x = layers.BatchNormalization(name=f"up{stage}_bn")(x)
+        x = layers.BatchNormalization(synchronized=True, name=f"up{stage}_bn")(x)
         x = layers.ReLU(name=f"up{stage}_relu")(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model([z, condition], image, name="generator")
@@ -56,7 +58,7 @@ def build_dcgan_discriminator(image_shape, num_classes: int, filters: int = 64):
     for stage, width in enumerate(stage_filters(filters, stages), start=1):
         x = layers.Conv2D(width, KERNEL, strides=2, padding="same", use_bias=stage == 1, name=f"down{stage}_conv")(x)
         if stage > 1:
-            x = layers.BatchNormalization(name=f"down{stage}_bn")(x)
+            x = layers.BatchNormalization(synchronized=True, name=f"down{stage}_bn")(x)
         x = layers.LeakyReLU(0.2, name=f"down{stage}_lrelu")(x)
     features = layers.Flatten(name="features")(x)
     validity = layers.Dense(1, dtype="float32", name="validity")(features)

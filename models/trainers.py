@@ -30,15 +30,17 @@ from models import noise
 CREATIVE_MODES = ("off", "can", "damped")
 
 
-def apply_mean_gradients(optimizer, tape, loss, variables):
+def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
     """Gradients of the loss averaged over the global batch, on one device or many.
 
     Each replica's loss is a mean over its own share of the batch and the
     optimizer sums gradients across replicas, so dividing by the replica
     count makes the update the gradient of the global-batch mean.
+    ``scaled_loss`` is ``optimizer.scale_loss(loss)``, taken inside the tape
+    (a no-op except under mixed_float16, whose optimizer unscales).
     """
     _, replicas = noise.replica_layout()
-    gradients = tape.gradient(loss, variables)
+    gradients = tape.gradient(scaled_loss, variables)
     if replicas > 1:
         gradients = [g / replicas for g in gradients]
     optimizer.apply_gradients(zip(gradients, variables, strict=True))
@@ -121,14 +123,16 @@ class ConditionalDCGAN(ConditionalGAN):
             fake_validity, _ = self.discriminator(fake, training=True)
             d_loss = discriminator_validity_loss(real_validity, fake_validity)
             d_loss += self.class_weight * class_cross_entropy(condition, real_class)
-        self.apply_gradients(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
 
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, draw=1), condition], training=True)
             fake_validity, fake_class = self.discriminator(fake, training=True)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
 
         return self.record(
             d_loss=d_loss,
@@ -213,7 +217,8 @@ class ConditionalWGANGP(ConditionalGAN):
             if self.fake_class_loss:
                 class_loss += class_cross_entropy(condition, fake_class)
             loss = -wasserstein + self.gp_weight * penalty + self.class_weight * class_loss
-        self.apply_gradients(self.d_optimizer, tape, loss, self.critic.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(loss)
+        self.apply_gradients(self.d_optimizer, tape, scaled, self.critic.trainable_variables)
         self.record(
             critic_loss=loss,
             wasserstein=wasserstein,
@@ -227,7 +232,8 @@ class ConditionalWGANGP(ConditionalGAN):
             fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
             fake_score, fake_class = self.critic(fake, training=True)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
-        self.apply_gradients(self.g_optimizer, tape, loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(loss)
+        self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
         return self.record(
             g_loss=loss,
             fake_class_acc=class_accuracy(condition, fake_class),
@@ -309,7 +315,8 @@ class CriticPretrainer(keras.Model):
                 wasserstein, penalty = self.adversarial_terms(real, condition)
                 loss += -wasserstein + self.gp_weight * penalty
                 extra = {"wasserstein": wasserstein, "gp": penalty}
-        apply_mean_gradients(self.optimizer, tape, loss, self.critic.trainable_variables)
+            scaled = self.optimizer.scale_loss(loss)
+        apply_mean_gradients(self.optimizer, tape, scaled, self.critic.trainable_variables)
         accuracy = class_accuracy(condition, logits)
         for name, value in {"loss": loss, "style_loss": style_loss, "style_acc": accuracy, **extra}.items():
             self.trackers[name].update_state(value)

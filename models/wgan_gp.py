@@ -22,10 +22,10 @@ KERNEL = 3
 def residual_up_block(x, filters: int, name: str):
     """BN-ReLU-Conv2DTranspose(stride 2)-BN-ReLU-Conv, plus a learned 1x1 stride-2 shortcut."""
     shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(x)
+    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
     y = layers.ReLU(name=f"{name}_relu1")(y)
     y = layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
     y = layers.ReLU(name=f"{name}_relu2")(y)
     y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
     return layers.Add(name=f"{name}_add")([shortcut, y])
@@ -51,10 +51,10 @@ def gated_up_block(x, condition, filters: int, name: str):
     condition; plus the same 1x1 stride-2 shortcut as the plain block.
     """
     shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
-    y = layers.BatchNormalization(name=f"{name}_bn1")(x)
+    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
     y = layers.ReLU(name=f"{name}_relu1")(y)
     y = layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
     a = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_a")(y)
     b = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_b")(y)
     c1 = condition_map(condition, a, filters, f"{name}_cond1")
@@ -115,7 +115,7 @@ def build_wgan_generator(
             x = gated_up_block(x, condition, filters, f"up{stage}")
         else:
             x = residual_up_block(x, filters, f"up{stage}")
-    x = layers.BatchNormalization(name="out_bn")(x)
+    x = layers.BatchNormalization(synchronized=True, name="out_bn")(x)
     x = layers.ReLU(name="out_relu")(x)
     x = layers.Conv2D(image_shape[-1], KERNEL, padding="same", name="to_image")(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)

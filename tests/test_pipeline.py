@@ -54,7 +54,9 @@ def test_grouped_batches_stand_side_by_side():
     images, labels = tiny_dataset(24)
     flat = batches(training_dataset(images, labels, 3, 6, seed=2, epochs=1))
     grouped = batches(training_dataset(images, labels, 3, 3, seed=2, epochs=1, group=2))
-    assert len(grouped) == len(flat) == 4 and grouped[0][0].shape == (3, 2, 4, 4, 1) and grouped[0][1].shape == (3, 2, 3)
+    assert (
+        len(grouped) == len(flat) == 4 and grouped[0][0].shape == (3, 2, 4, 4, 1) and grouped[0][1].shape == (3, 2, 3)
+    )
     for (x, c), (gx, gc) in zip(flat, grouped, strict=True):  # column g holds the g-th run of 3 images
         assert np.array_equal(gx[:, 0], x[:3]) and np.array_equal(gx[:, 1], x[3:])
         assert np.array_equal(gc[:, 1], c[3:])

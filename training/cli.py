@@ -18,7 +18,18 @@ from training.errors import TrainingDiverged
 log = logging.getLogger(__name__)
 
 # Settings that a resumed run may change; every other one comes from config.json.
-RESUMABLE_CHANGES = ("epochs", "resume", "out", "quiet", "keep", "checkpoint_every", "tensorboard")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "resume",
+    "out",
+    "quiet",
+    "keep",
+    "checkpoint_every",
+    "tensorboard",
+    "strategy",
+    "mixed_precision",
+    "jit",
+)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -135,6 +146,27 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
         help="'linear' decays the learning rate to 0 at the last epoch (the paper's WikiArt setting)",
     )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
+    add_device_flags(parser)
+
+
+def add_device_flags(parser: argparse.ArgumentParser) -> None:
+    devices = parser.add_argument_group("devices")
+    devices.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "multiworker"),
+        help="'default': one device; 'mirrored': every local GPU; 'multiworker': the machines in TF_CONFIG "
+        "(--batch-size stays the global batch)",
+    )
+    devices.add_argument(
+        "--mixed-precision",
+        choices=("bfloat16", "float16"),
+        help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32)",
+    )
+    devices.add_argument(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        help="compile train_step with XLA (default: on for a single GPU, off on the CPU and with tf.distribute)",
+    )
 
 
 def add_out_flags(parser: argparse.ArgumentParser):
@@ -178,7 +210,16 @@ def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[d
         parser.error("--resume needs --out, the run directory to continue")
     if config.get("top_styles") is not None and config.get("dataset") not in (None, "wikiart"):
         parser.error("--top-styles applies to --dataset wikiart only")
+    if config["strategy"] == "multiworker" and not given.get("resume"):
+        missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if key not in given]
+        if missing:
+            parser.error(f"--strategy multiworker needs {' and '.join(missing)}: every worker must agree on them")
     return config, set(given)
+
+
+def precision_policy(config: dict) -> str:
+    """The Keras dtype policy named by --mixed-precision: float32, mixed_bfloat16 or mixed_float16."""
+    return f"mixed_{config['mixed_precision']}" if config.get("mixed_precision") else "float32"
 
 
 COMMON_DEFAULTS = {
@@ -198,6 +239,9 @@ COMMON_DEFAULTS = {
     "checkpoint_every": None,
     "keep": None,
     "lr_decay": "none",
+    "strategy": "default",
+    "mixed_precision": None,
+    "jit": "auto",
     "tensorboard": False,
 }
 
@@ -208,8 +252,7 @@ def merge_resumed(stored: dict, config: dict, given: set) -> dict:
         if key in stored and stored[key] != config[key]:
             raise DataError(
                 f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
-                "a resumed run keeps its settings (only --epochs, --keep, --checkpoint-every, --quiet "
-                "and --tensorboard may change)"
+                "a resumed run keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
             )
     merged = dict(stored)
     merged.update({key: config[key] for key in RESUMABLE_CHANGES if key in given})

@@ -20,7 +20,8 @@ from data import DataError, LabelledImages, load_images, steps_per_epoch, traini
 from sampling import fixed_noise, mixing_matrix, save_grid
 from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid, tensorboard_callbacks
 from training.checkpoints import Position, complete_checkpoints, remove_partial_files, restore_checkpoint
-from training.cli import merge_resumed
+from training.cli import merge_resumed, precision_policy
+from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
 
 log = logging.getLogger("artgan")
 
@@ -52,8 +53,12 @@ def default_out(script: str, dataset: str) -> str:
     return str(Path("runs") / f"{script}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def prepare_run(config: dict, given: set, script: str) -> tuple[RunDirectory, dict]:
-    """Create or reopen the run directory and settle the config (seed drawn once, then kept)."""
+def prepare_run(config: dict, given: set, script: str, writer: bool = True) -> tuple[RunDirectory, dict]:
+    """Create or reopen the run directory and settle the config (seed drawn once, then kept).
+
+    Only the ``writer`` (the chief of a multi-worker run) creates anything; the
+    other workers read the same directory, for instance to resume.
+    """
     if config.get("resume"):
         run = RunDirectory(config["out"])
         if not run.config.is_file():
@@ -62,10 +67,12 @@ def prepare_run(config: dict, given: set, script: str) -> tuple[RunDirectory, di
     else:
         config["out"] = config.get("out") or default_out(script, config["dataset"])
         run = RunDirectory(config["out"])
-        if run.config.is_file():
+        if writer and run.config.is_file():
             raise DataError(f"{run.root} already holds a run; pass --resume to continue it or choose another --out")
         config["seed"] = config["seed"] if config.get("seed") is not None else secrets.randbelow(2**31)
         config["script"] = script
+    if not writer:
+        return run, config
     try:
         run.root.mkdir(parents=True, exist_ok=True)
         probe = run.root / ".write-test"
@@ -183,35 +190,58 @@ def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: in
 
 def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunDirectory:
     """Train ``build_trainer(config, image_shape, num_classes)`` and write the run directory."""
-    run, config = prepare_run(config, given, script)
-    attach_log_file(run)
+    strategy = make_strategy(config["strategy"])  # first: a multi-worker strategy must precede other TF work
+    chief = is_chief(strategy)
+    check_batch_split(config["batch_size"], strategy)
+    run, config = prepare_run(config, given, script, writer=chief)
+    if chief:
+        attach_log_file(run)
     stored = run.read_config() if config.get("resume") else None
     data = load_training_images(config)
     config = describe_data(config, data, stored)
     keras.utils.set_random_seed(config["seed"])
-    trainer = build_trainer(config, tuple(config["image_shape"]), len(config["class_names"]))
-    position = resume_point(trainer, run, config)
-    run.write_config(config)
-    warn_if_disk_is_short(trainer, run)
+    set_precision(precision_policy(config))
+    with strategy.scope():
+        trainer = build_trainer(config, tuple(config["image_shape"]), len(config["class_names"]))
+        position = resume_point(trainer, run, config)
+    if chief:
+        run.write_config(config)
+        warn_if_disk_is_short(trainer, run)
     start, epochs, steps = position.epochs, config["epochs"], config["steps_per_epoch_actual"]
     log.info(
-        "run directory %s; epochs %d..%d of %d steps, each on %d real images (batch %d)",
+        "run directory %s; epochs %d..%d of %d steps, each on %d real images",
         run.root,
         start + 1,
         epochs,
         steps,
         images_per_step(config),
-        config["batch_size"],
     )
+    log.info(describe(strategy, config["batch_size"], precision_policy(config), trainer.jit_compile))
+    callbacks = [DivergenceGuard(first_step=position.step)]
+    if chief:
+        callbacks += run_directory_callbacks(run, config, steps, position)
+    run_epochs(trainer, data, config, position, callbacks)
+    if chief:
+        write_mixing_matrix(trainer.generator, config, run)
+    log.info("done: %s", run.root)
+    return run
+
+
+def run_directory_callbacks(run: RunDirectory, config: dict, steps: int, position: Position) -> list:
+    """Everything that writes the run directory (the chief's job alone)."""
     noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
     callbacks = [
-        DivergenceGuard(first_step=position.step),
-        EpochLog(run.log_csv, resume_epoch=start),
+        EpochLog(run.log_csv, resume_epoch=position.epochs),
         SampleGrid(run.samples, noise, config["class_names"]),
         Checkpoint(run.checkpoints, steps, config["checkpoint_every"], config["keep"], first_step=position.step),
     ]
     if config.get("tensorboard"):
         callbacks += tensorboard_callbacks(run.root / "tensorboard", noise, config["class_names"])
+    return callbacks
+
+
+def run_epochs(trainer, data: LabelledImages, config: dict, position: Position, callbacks) -> None:
+    start, epochs = position.epochs, config["epochs"]
     if position.step:  # finish the interrupted epoch from the batch after the checkpoint
         fit_epochs(trainer, data, config, start, start + 1, callbacks, skip=position.step)
         start += 1
@@ -219,6 +249,3 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         fit_epochs(trainer, data, config, start, epochs, callbacks)
     if position.epochs >= epochs:
         log.info("the run already has %d epochs; pass a larger --epochs to train more", position.epochs)
-    write_mixing_matrix(trainer.generator, config, run)
-    log.info("done: %s", run.root)
-    return run

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from training.cli import precision_policy
+
 LR_DECAYS = ("none", "linear")
 
 
@@ -21,7 +23,11 @@ def learning_rate(config: dict, updates_per_iteration: int = 1):
     return keras.optimizers.schedules.PolynomialDecay(config["lr"], decay_steps=total, end_learning_rate=0.0, power=1.0)
 
 
-def adam(config: dict, updates_per_iteration: int = 1) -> keras.optimizers.Adam:
-    return keras.optimizers.Adam(
+def adam(config: dict, updates_per_iteration: int = 1) -> keras.optimizers.Optimizer:
+    """Adam; wrapped for dynamic loss scaling under mixed_float16."""
+    optimizer = keras.optimizers.Adam(
         learning_rate(config, updates_per_iteration), beta_1=config["beta1"], beta_2=config["beta2"]
     )
+    if precision_policy(config) == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -19,6 +19,8 @@ import numpy as np
 from data import LabelledImages, evaluation_dataset, load_images, training_dataset
 from training.callbacks import EpochLog
 from training.checkpoints import save_network
+from training.cli import precision_policy
+from training.devices import check_batch_split, make_strategy, set_precision
 from training.experiment import DEFAULT_CACHE, attach_log_file, describe_data, load_training_images, prepare_run
 from training.optimizers import adam
 
@@ -90,11 +92,13 @@ def build_pretrainer(config: dict, image_shape, num_classes: int):
     if config["adversarial"]:
         generator = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"])
     pretrainer = CriticPretrainer(critic, generator, config["latent_dim"], config["gp_weight"], seed=config["seed"])
-    pretrainer.compile(optimizer=adam(config))
+    pretrainer.compile(optimizer=adam(config), jit_compile=config["jit"])
     return pretrainer
 
 
 def run_pretraining(config: dict, given: set, script: str):
+    strategy = make_strategy(config["strategy"])
+    check_batch_split(config["batch_size"], strategy)
     run, config = prepare_run(config, given, script)
     attach_log_file(run)
     train, val = split_validation(config, load_training_images(config))
@@ -104,7 +108,9 @@ def run_pretraining(config: dict, given: set, script: str):
         config["epochs"] = math.ceil(config["steps"] / config["steps_per_epoch_actual"])
     run.write_config(config)
     keras.utils.set_random_seed(config["seed"])
-    pretrainer = build_pretrainer(config, tuple(config["image_shape"]), len(config["class_names"]))
+    set_precision(precision_policy(config))
+    with strategy.scope():
+        pretrainer = build_pretrainer(config, tuple(config["image_shape"]), len(config["class_names"]))
     epochs, steps = config["epochs"], config["steps_per_epoch_actual"]
     log.info("pretraining the critic for %d epochs of %d steps (batch %d)", epochs, steps, config["batch_size"])
     stream = training_dataset(

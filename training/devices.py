@@ -1,0 +1,73 @@
+"""Where and how fast training runs: tf.distribute strategies, mixed precision, XLA.
+
+Decided once, before any model exists: the strategy's scope must hold every
+variable, and the precision policy applies to layers built after it is set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+from data.errors import DataError
+
+log = logging.getLogger("artgan")
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``default``: one device; ``mirrored``: every local GPU; ``multiworker``: the machines in TF_CONFIG."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise DataError("--strategy multiworker needs the TF_CONFIG environment variable (see README)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise DataError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """The one process that writes the run directory: the chief, else worker 0, else the only process."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def check_batch_split(batch_size: int, strategy: tf.distribute.Strategy) -> int:
+    """The global batch must split evenly; returns the per-replica batch."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise DataError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
+    return batch_size // replicas
+
+
+def set_precision(policy: str) -> None:
+    """float32, or mixed precision: bfloat16/float16 compute with float32 variables.
+
+    Critic scores, class logits, the generator's tanh output, every loss, the
+    softmax and the gradient penalty's norm stay in float32 (the networks'
+    heads are float32 layers and the loss functions cast their inputs).
+    """
+    if policy not in PRECISIONS:
+        raise DataError(f"unknown precision {policy!r}; choose one of {', '.join(PRECISIONS)}")
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def describe(strategy: tf.distribute.Strategy, batch_size: int, policy: str, jit) -> str:
+    replicas = strategy.num_replicas_in_sync
+    split = (
+        f"batch {batch_size}" if replicas == 1 else f"global batch {batch_size} = {replicas} x {batch_size // replicas}"
+    )
+    return f"{type(strategy).__name__} over {replicas} replica(s), {split}, precision {policy}, jit {jit}"
