@@ -264,6 +264,7 @@ def run_cli(main, argv=None) -> int:
     """Run a script's main; user errors become one line on stderr and exit code 2."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # tf.distribute's per-step INFO chatter
     try:
         main(argv)
     except DataError as error:

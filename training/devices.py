@@ -65,9 +65,13 @@ def set_precision(policy: str) -> None:
     keras.mixed_precision.set_global_policy(policy)
 
 
-def describe(strategy: tf.distribute.Strategy, batch_size: int, policy: str, jit) -> str:
+STRATEGY_NAMES = {"default": "one device", "mirrored": "MirroredStrategy", "multiworker": "MultiWorkerMirroredStrategy"}
+
+
+def describe(name: str, strategy: tf.distribute.Strategy, batch_size: int, policy: str, jit) -> str:
+    """One log line: where the run trains, how the global batch splits, precision and XLA."""
     replicas = strategy.num_replicas_in_sync
     split = (
         f"batch {batch_size}" if replicas == 1 else f"global batch {batch_size} = {replicas} x {batch_size // replicas}"
     )
-    return f"{type(strategy).__name__} over {replicas} replica(s), {split}, precision {policy}, jit {jit}"
+    return f"{STRATEGY_NAMES[name]} over {replicas} replica(s), {split}, precision {policy}, jit {jit}"

@@ -216,14 +216,18 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         steps,
         images_per_step(config),
     )
-    log.info(describe(strategy, config["batch_size"], precision_policy(config), trainer.jit_compile))
+    log.info(
+        describe(config["strategy"], strategy, config["batch_size"], precision_policy(config), trainer.jit_compile)
+    )
     callbacks = [DivergenceGuard(first_step=position.step)]
     if chief:
         callbacks += run_directory_callbacks(run, config, steps, position)
     run_epochs(trainer, data, config, position, callbacks)
     if chief:
         write_mixing_matrix(trainer.generator, config, run)
-    log.info("done: %s", run.root)
+        log.info("done: %s", run.root)
+    else:
+        log.info("done (a worker: the chief writes %s)", run.root)
     return run
 
 

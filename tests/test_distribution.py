@@ -1,0 +1,129 @@
+"""tf.distribute on the CPU: mirrored over 2 logical devices equals one device; multi-worker on loopback."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, run_script
+
+ONE_STEP = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import train_dcgan, train_wgan_gp
+
+which = sys.argv[1]
+script = train_dcgan if which == "dcgan" else train_wgan_gp
+config = {**script.paper_defaults("digits"), "latent_dim": 8, "seed": 7, "jit": False, "epochs": 1,
+          "steps_per_epoch_actual": 1, "mixed_precision": None}
+if which == "wgan":
+    config.update(filters=8, n_critic=2, fake_class_loss=True)
+shape, classes, batch = (16, 16, 1), 3, 8
+rng = np.random.default_rng(0)
+group = (config["n_critic"],) if which == "wgan" else ()
+images = rng.uniform(-1, 1, (batch, *group, *shape)).astype("float32")
+conditions = np.eye(classes, dtype="float32")[rng.integers(0, classes, (batch, *group))]
+stream = tf.data.Dataset.from_tensors((images, conditions))
+
+def one_step(strategy, initial=None):
+    with strategy.scope():
+        trainer = script.build_trainer(config, shape, classes)
+        if initial is not None:
+            for network, weights in zip(trainer.networks().values(), initial):
+                network.set_weights(weights)
+    before = [network.get_weights() for network in trainer.networks().values()]
+    history = trainer.fit(stream, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+    return before, [network.get_weights() for network in trainer.networks().values()], history.history
+
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+start, single, single_logs = one_step(tf.distribute.get_strategy())
+_, multi, multi_logs = one_step(mirrored, start)
+moved = max(float(np.abs(a - b).max()) for net0, net1 in zip(start, single) for a, b in zip(net0, net1))
+differ = max(float(np.abs(a - b).max()) for net0, net1 in zip(single, multi) for a, b in zip(net0, net1))
+print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "differ": differ,
+                  "single": {k: v[-1] for k, v in single_logs.items()},
+                  "multi": {k: v[-1] for k, v in multi_logs.items()}}))
+"""
+
+
+@pytest.mark.parametrize("which", ["dcgan", "wgan"])
+def test_mirrored_step_equals_single_device_step(tmp_path, which):
+    script = tmp_path / "one_step.py"
+    script.write_text(ONE_STEP)
+    result = run_script(script, which)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["moved"] > 1e-4  # the step changed the weights...
+    assert report["differ"] <= 1e-3 * report["moved"]  # ...and the same on 1 and on 2 replicas
+    for name, value in report["single"].items():  # losses, the penalty included, aggregated over replicas
+        assert value == pytest.approx(report["multi"][name], rel=1e-4, abs=1e-5), name
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_local_workers_write_one_run_directory(tmp_path):
+    out = tmp_path / "run"
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    args = [
+        sys.executable,
+        "train_dcgan.py",
+        "--dataset",
+        "digits",
+        "--image-size",
+        "16",
+        "--batch-size",
+        "16",
+        "--steps-per-epoch",
+        "3",
+        "--epochs",
+        "2",
+        "--latent-dim",
+        "8",
+        "--seed",
+        "11",
+        "--quiet",
+        "--strategy",
+        "multiworker",
+        "--out",
+        str(out),
+    ]
+    workers = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+        env = dict(os.environ, TF_CONFIG=tf_config, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+        workers.append(
+            subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    for worker, (_, stderr) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, stderr[-3000:]
+    assert "MultiWorkerMirroredStrategy over 2 replica(s), global batch 16 = 2 x 8" in outputs[0][1]
+    with open(out / "log.csv", newline="") as handle:
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [1, 2]
+    assert (out / "checkpoints" / "generator_epoch_002.h5").is_file()
+    assert json.loads((out / "config.json").read_text())["strategy"] == "multiworker"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the second worker wrote nothing else
+
+
+def test_multiworker_needs_seed_and_out():
+    result = run_script("train_dcgan.py", "--dataset", "digits", "--strategy", "multiworker")
+    assert result.returncode == 2
+    assert "--strategy multiworker needs --seed and --out" in result.stderr.strip().splitlines()[-1]
