@@ -135,7 +135,7 @@ def test_nan_stops_before_any_checkpoint_holds_it(tmp_path):
 
 def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path):
     trainer = build_trainer(
-        {"latent_dim": 4, "class_weight": 1.0, "seed": 0, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
+        {"latent_dim": 4, "class_weight": 1.0, "seed": 0, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "jit": False},
         (8, 8, 1),
         2,
     )

@@ -192,8 +192,8 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     """Train ``build_trainer(config, image_shape, num_classes)`` and write the run directory."""
     strategy = make_strategy(config["strategy"])  # first: a multi-worker strategy must precede other TF work
     chief = is_chief(strategy)
-    check_batch_split(config["batch_size"], strategy)
     run, config = prepare_run(config, given, script, writer=chief)
+    check_batch_split(config["batch_size"], strategy)
     if chief:
         attach_log_file(run)
     stored = run.read_config() if config.get("resume") else None
