@@ -18,6 +18,7 @@ from training.cli import (
     add_out_flags,
     add_training_flags,
     bare_parser,
+    open_fraction,
     parse_config,
     positive_float,
     positive_int,
@@ -43,13 +44,6 @@ def defaults(dataset: str) -> dict:
     }
 
 
-def fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {value}")
-    return value
-
-
 def build_pretrain_parser() -> argparse.ArgumentParser:
     parser = bare_parser(SCRIPT + ".py", __doc__)
     add_data_flags(parser)
@@ -67,7 +61,9 @@ def build_pretrain_parser() -> argparse.ArgumentParser:
         "--gp-weight", type=positive_float, help="gradient penalty weight with --adversarial (default: 10)"
     )
     critic.add_argument(
-        "--val-fraction", type=fraction, help="held-out fraction when the data has no validation split (default: 0.1)"
+        "--val-fraction",
+        type=open_fraction,
+        help="held-out fraction when the data has no validation split (default: 0.1)",
     )
     return parser
 

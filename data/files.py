@@ -107,6 +107,18 @@ def _scan_class_folders(root: Path):
     return found
 
 
+def labelled_index(root: Path, items, order: list[str], notes=None) -> FileIndex:
+    """``(relative path, class name)`` pairs -> labels by position in ``order``; other classes dropped."""
+    position = {name: index for index, name in enumerate(order)}
+    kept = [(path, name) for path, name in items if name in position]
+    return FileIndex(
+        paths=[str(root / path) for path, _ in kept],
+        labels=[position[name] for _, name in kept],
+        class_names=order,
+        notes=notes or [],
+    )
+
+
 def keep_top_classes(labels_by_name: list[str], k: int, order: list[str]) -> list[str]:
     """The k most frequent class names (ties broken by ``order``), returned in ``order``."""
     if k > len(order):
@@ -146,14 +158,7 @@ def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | 
     if top_styles is not None:
         order = keep_top_classes([style for _, style in items], top_styles, order)
         notes.append(f"--top-styles {top_styles}: kept {', '.join(order)}")
-    position = {style: index for index, style in enumerate(order)}
-    items = [(path, style) for path, style in items if style in position]
-    return FileIndex(
-        paths=[str(root / path) for path, _ in items],
-        labels=[position[style] for _, style in items],
-        class_names=order,
-        notes=notes,
-    )
+    return labelled_index(root, items, order, notes)
 
 
 def index_folder(data_dir: str | None) -> FileIndex:
@@ -175,10 +180,4 @@ def index_folder(data_dir: str | None) -> FileIndex:
     empty = [name for name in order if counts[name] == 0]
     if empty:
         raise DataError(f"class folders with no images in {root}: {', '.join(empty)}")
-    position = {name: index for index, name in enumerate(order)}
-    items = [(path, name) for path, name in scanned if name in position]
-    return FileIndex(
-        paths=[str(root / path) for path, _ in items],
-        labels=[position[name] for _, name in items],
-        class_names=order,
-    )
+    return labelled_index(root, scanned, order)

@@ -40,6 +40,12 @@ def run_script(*args, cwd=ROOT, timeout=600, project=True):
     )
 
 
+def tiny_digits(steps: int = 3, batch: int = 16, seed: int = 3) -> list[str]:
+    """Flags for a seconds-long run on scikit-learn's digits at 16 px with an 8-d z."""
+    return ["--dataset", "digits", "--image-size", "16", "--batch-size", str(batch), "--steps-per-epoch",
+            str(steps), "--latent-dim", "8", "--seed", str(seed), "--quiet"]  # fmt: skip
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

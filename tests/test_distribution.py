@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, run_script
+from tests.conftest import ROOT, run_script, tiny_digits
 
 ONE_STEP = """
 import json, sys
@@ -82,29 +82,8 @@ def free_ports(count):
 def test_two_local_workers_write_one_run_directory(tmp_path):
     out = tmp_path / "run"
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    args = [
-        sys.executable,
-        "train_dcgan.py",
-        "--dataset",
-        "digits",
-        "--image-size",
-        "16",
-        "--batch-size",
-        "16",
-        "--steps-per-epoch",
-        "3",
-        "--epochs",
-        "2",
-        "--latent-dim",
-        "8",
-        "--seed",
-        "11",
-        "--quiet",
-        "--strategy",
-        "multiworker",
-        "--out",
-        str(out),
-    ]
+    args = [sys.executable, "train_dcgan.py", *tiny_digits(seed=11), "--epochs", "2", "--strategy", "multiworker",
+            "--out", str(out)]  # fmt: skip
     workers = []
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})

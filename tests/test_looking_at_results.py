@@ -13,25 +13,10 @@ from PIL import Image
 import sample
 from data import DataError
 from sampling import grid_pixel_size, latest_generator
-from tests.conftest import ROOT, run_script
+from tests.conftest import ROOT, run_script, tiny_digits
 from training.cli import merge_resumed, run_cli
 
-TINY = [
-    "--dataset",
-    "digits",
-    "--image-size",
-    "16",
-    "--batch-size",
-    "16",
-    "--steps-per-epoch",
-    "2",
-    "--epochs",
-    "1",
-    "--latent-dim",
-    "8",
-    "--quiet",
-    "--tensorboard",
-]
+TINY = [*tiny_digits(steps=2), "--epochs", "1", "--tensorboard"]
 DIGITS = [str(d) for d in range(10)]
 
 

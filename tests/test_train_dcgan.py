@@ -8,25 +8,9 @@ import pytest
 from PIL import Image
 
 from sampling import grid_pixel_size
-from tests.conftest import run_script, shared_data
+from tests.conftest import run_script, shared_data, tiny_digits
 
-TINY = [
-    "--dataset",
-    "digits",
-    "--image-size",
-    "16",
-    "--batch-size",
-    "16",
-    "--steps-per-epoch",
-    "3",
-    "--latent-dim",
-    "8",
-    "--sample-columns",
-    "4",
-    "--seed",
-    "3",
-    "--quiet",
-]
+TINY = [*tiny_digits(steps=3), "--sample-columns", "4"]
 METRICS = {"d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc"}
 
 RELOAD = """

@@ -15,26 +15,13 @@ import tensorflow as tf
 
 from data import DataError
 from models.dcgan import build_dcgan_generator
-from tests.conftest import ROOT, run_script, write_image
+from tests.conftest import ROOT, run_script, tiny_digits, write_image
 from train_dcgan import build_trainer
 from training.callbacks import Checkpoint, DivergenceGuard
 from training.checkpoints import Position, complete_checkpoints, copy_weights, load_network, network_path
 from training.errors import TrainingDiverged
 
-DCGAN = [
-    "train_dcgan.py",
-    "--dataset",
-    "digits",
-    "--image-size",
-    "16",
-    "--batch-size",
-    "16",
-    "--latent-dim",
-    "8",
-    "--seed",
-    "3",
-    "--quiet",
-]
+DCGAN = ["train_dcgan.py", *tiny_digits()]
 WGAN = [
     "train_wgan_gp.py",
     "--dataset",
