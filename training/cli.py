@@ -110,6 +110,9 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     run.add_argument("--sample-columns", type=positive_int, help="samples per class in the per-epoch grid (default: 8)")
     run.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    run.add_argument(
+        "--eval-every", type=positive_int, help="every N epochs, add evaluation figures (see evaluate.py) to log.csv"
+    )
     return parser
 
 
@@ -145,6 +148,7 @@ COMMON_DEFAULTS = {
     "resume": False,
     "sample_columns": 8,
     "quiet": False,
+    "eval_every": None,
 }
 
 

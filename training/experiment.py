@@ -16,6 +16,7 @@ from pathlib import Path
 import keras
 
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
+from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise, mixing_matrix, save_grid
 from training.callbacks import Checkpoint, EpochLog, SampleGrid
 from training.checkpoints import complete_epochs, restore_checkpoint
@@ -37,6 +38,7 @@ class RunDirectory:
         self.samples = self.root / "samples"
         self.checkpoints = self.root / "checkpoints"
         self.mixing_matrix = self.root / "mixing_matrix.png"
+        self.metrics = self.root / "metrics.json"
 
     def read_config(self) -> dict:
         return json.loads(self.config.read_text())
@@ -166,6 +168,7 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         )
         noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
         callbacks = [
+            *evaluation_callbacks(config, data, config["cache_dir"] or DEFAULT_CACHE),  # first: figures join the row
             EpochLog(run.log_csv, resume_epoch=start),
             SampleGrid(run.samples, noise, config["class_names"]),
             Checkpoint(run.checkpoints),
