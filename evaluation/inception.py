@@ -47,20 +47,29 @@ def not_available_message() -> str:
     )
 
 
-def build_inception(path: Path):
-    """``(model, has_top)``: the model maps 299x299 images in [-1, 1] to (pool features[, probabilities])."""
+def _inception(path: Path, has_top: bool):
     import keras
 
-    try:
+    if has_top:
         full = keras.applications.InceptionV3(include_top=True, weights=str(path))
-        return keras.Model(full.input, [full.get_layer("avg_pool").output, full.output]), True
-    except Exception:  # noqa: BLE001 - a file without the top layer; try the feature-only network
-        pass
-    try:
-        return keras.applications.InceptionV3(include_top=False, weights=str(path), pooling="avg"), False
-    except Exception as error:  # noqa: BLE001 - any failure means the file is not InceptionV3 weights
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot load InceptionV3 weights from {path}: {first}") from None
+        return keras.Model(full.input, [full.get_layer("avg_pool").output, full.output])
+    return keras.applications.InceptionV3(include_top=False, weights=str(path), pooling="avg")
+
+
+def build_inception(path: Path):
+    """``(model, has_top)``: the model maps 299x299 images in [-1, 1] to (pool features[, probabilities]).
+
+    A file may hold the network with or without its ImageNet classifier; the
+    name says which as a rule (Keras's "_notop"), and the other is tried next.
+    """
+    error = None
+    for has_top in (False, True) if "notop" in path.name else (True, False):
+        try:
+            return _inception(path, has_top), has_top
+        except Exception as caught:  # noqa: BLE001 - any failure means "not this layout"
+            error = caught
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise DataError(f"cannot load InceptionV3 weights from {path}: {first}") from None
 
 
 def inception_outputs(model, has_top: bool, images) -> tuple[np.ndarray, np.ndarray | None]:

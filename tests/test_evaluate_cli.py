@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from data import load_images
+from evaluation.classifier import load_or_train_classifier
 from tests.conftest import ROOT, run_script, write_image
 
 TINY = [
@@ -39,7 +41,10 @@ UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mix
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
+    """A cache that already holds a one-epoch judge for 16 px digits: the runs below reuse it, not train one."""
+    path = tmp_path_factory.mktemp("cache")
+    load_or_train_classifier(load_images("digits", image_size=16, progress=False), "digits", path, epochs=1)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +58,13 @@ def tiny_run(tmp_path_factory, cache):
     return out
 
 
+def read_log(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def test_eval_columns_are_in_every_log_row_and_filled_when_due(tiny_run):
-    with open(tiny_run / "log.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_log(tiny_run / "log.csv")
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert all(column in rows[0] for column in EVAL_COLUMNS)
     assert all(math.isnan(float(rows[0][column])) for column in EVAL_COLUMNS)  # epoch 1: not due
@@ -68,19 +77,21 @@ def test_eval_columns_are_in_every_log_row_and_filled_when_due(tiny_run):
 
 def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     checkpoint = tiny_run / "checkpoints" / "generator_epoch_002.h5"
-    result = run_script(
-        "evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--n", "300", "--cache-dir", cache
-    )
+    result = run_script("evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--cache-dir", cache)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "conditional accuracy" in result.stdout and "FID and Inception Score: not computed" in result.stdout
     metrics = json.loads((tiny_run / "metrics.json").read_text())
-    assert metrics["checkpoint"] == str(checkpoint) and metrics["samples"] == 300
-    assert metrics["classifier"]["from_cache"]  # the judge that --eval-every trained is reused
+    assert metrics["checkpoint"] == str(checkpoint) and metrics["samples"] == 1797 // 2  # capped at half the data
+    assert metrics["classifier"]["from_cache"] and metrics["classifier"]["epochs"] == 1  # the cached judge
     assert all(0.0 <= metrics[name] <= 1.0 for name in UNIT_RANGE)
     assert metrics["frechet_distance"] >= 0.0 and metrics["frechet_floor"] >= 0.0
     assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
     assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
     assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
+    # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
+    last_row = read_log(tiny_run / "log.csv")[-1]
+    for column in EVAL_COLUMNS:
+        assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
 
 
 def test_a_checkpoint_of_another_dataset_is_a_one_line_error(tiny_run, cache, tmp_path):
