@@ -176,6 +176,9 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also log the scalars and sample grids to <out>/tensorboard (may be turned on when resuming)",
     )
+    run.add_argument(
+        "--eval-every", type=positive_int, help="every N epochs, add evaluation figures (see evaluate.py) to log.csv"
+    )
 
 
 def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[dict, set]:
@@ -226,6 +229,7 @@ COMMON_DEFAULTS = {
     "mixed_precision": None,
     "jit": "auto",
     "tensorboard": False,
+    "eval_every": None,
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
+from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise, mixing_matrix, save_grid
 from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid, tensorboard_callbacks
 from training.checkpoints import Position, complete_checkpoints, remove_partial_files, restore_checkpoint
@@ -39,6 +40,7 @@ class RunDirectory:
         self.samples = self.root / "samples"
         self.checkpoints = self.root / "checkpoints"
         self.mixing_matrix = self.root / "mixing_matrix.png"
+        self.metrics = self.root / "metrics.json"
 
     def read_config(self) -> dict:
         return json.loads(self.config.read_text())
@@ -221,7 +223,7 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     )
     callbacks = [DivergenceGuard(first_step=position.step)]
     if chief:
-        callbacks += run_directory_callbacks(run, config, steps, position)
+        callbacks += run_directory_callbacks(run, config, data, steps, position)
     run_epochs(trainer, data, config, position, callbacks)
     if chief:
         write_mixing_matrix(trainer.generator, config, run)
@@ -231,10 +233,11 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     return run
 
 
-def run_directory_callbacks(run: RunDirectory, config: dict, steps: int, position: Position) -> list:
+def run_directory_callbacks(run: RunDirectory, config: dict, data, steps: int, position: Position) -> list:
     """Everything that writes the run directory (the chief's job alone)."""
     noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
     callbacks = [
+        *evaluation_callbacks(config, data, config["cache_dir"] or DEFAULT_CACHE),  # first: figures join the row
         EpochLog(run.log_csv, resume_epoch=position.epochs),
         SampleGrid(run.samples, noise, config["class_names"]),
         Checkpoint(run.checkpoints, steps, config["checkpoint_every"], config["keep"], first_step=position.step),

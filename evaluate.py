@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""Measure a generator checkpoint against the real images of its dataset.
+
+A small CNN trained on the real images (once, then cached) judges the
+samples: conditional accuracy, mixing fidelity, a Frechet distance in its
+feature space and within-class diversity, each beside its real-image
+counterpart. FID and Inception Score are added when InceptionV3's ImageNet
+weights are on disk. Prints a table and writes metrics.json (default: in the
+checkpoint's run directory).
+
+Examples:
+  python evaluate.py --checkpoint runs/train_dcgan-mnist-X/checkpoints/generator_epoch_025.h5 \\
+      --dataset mnist --data-dir ~/data/mnist
+  python evaluate.py --checkpoint G.h5 --dataset wikiart --data-dir ~/data/wikiart --top-styles 9 --n 2000
+"""
+
+import argparse
+import os
+
+from data import DATASETS, RESIZE_MODES
+from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
+from training.cli import OneLineErrorParser, positive_int, run_cli
+
+
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="evaluate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checkpoint", required=True, help="a generator .h5 (e.g. checkpoints/generator_epoch_025.h5)")
+    parser.add_argument("--dataset", required=True, choices=DATASETS, help="the dataset the generator was trained on")
+    parser.add_argument("--data-dir", help="local dataset files, as for training")
+    parser.add_argument("--top-styles", type=positive_int, help="wikiart: the run's --top-styles")
+    parser.add_argument("--resize", choices=RESIZE_MODES, default="squash", help="image files: the run's --resize")
+    parser.add_argument("--cache-dir", help="decoded images and classifiers/ (default: ~/.cache/artgan)")
+    parser.add_argument(
+        "--n", type=positive_int, default=DEFAULT_SAMPLES, help="generated samples (default: %(default)s)"
+    )
+    parser.add_argument("--out", help="where to write metrics.json (default: in the checkpoint's run directory)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the real halves (default: 0)")
+    parser.add_argument(
+        "--inception-weights", help="InceptionV3 ImageNet weights .h5 for FID and IS (never downloaded)"
+    )
+    parser.add_argument(
+        "--classifier-epochs",
+        type=positive_int,
+        default=DEFAULT_CLASSIFIER_EPOCHS,
+        help="training epochs of the judge when none is cached (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.checkpoint):
+        parser.error(f"--checkpoint {args.checkpoint} is not a file")
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        parser.error(f"--data-dir {args.data_dir} is not a directory")
+    if args.inception_weights is not None and not os.path.isfile(args.inception_weights):
+        parser.error(f"--inception-weights {args.inception_weights} is not a file")
+
+    import keras  # TensorFlow loads here, after the flags are checked
+
+    from data import load_images
+    from evaluation.checkpoint import (
+        check_fits,
+        default_output,
+        evaluate_generator,
+        generator_image_shape,
+        load_generator,
+    )
+    from evaluation.report import format_table, write_report
+    from training.experiment import DEFAULT_CACHE
+
+    keras.utils.set_random_seed(args.seed)
+    generator = load_generator(args.checkpoint)
+    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
+    size = generator_image_shape(generator)[0]
+    data = load_images(args.dataset, args.data_dir, size, args.resize, args.top_styles, "train", cache_dir, False)
+    check_fits(generator, data, args.dataset, args.checkpoint)
+    report = {"checkpoint": os.path.abspath(args.checkpoint)}
+    report.update(
+        evaluate_generator(
+            generator, data, args.dataset, cache_dir, args.n, args.seed, args.classifier_epochs, args.inception_weights
+        )
+    )
+    path = write_report(report, args.out or default_output(args.checkpoint))
+    print(format_table(report))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))

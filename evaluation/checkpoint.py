@@ -1,0 +1,105 @@
+"""Evaluating a saved generator: checks that it fits the dataset, then every figure in one report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from data.errors import DataError
+from evaluation.classifier import load_or_train_classifier
+from evaluation.inception import find_weights, inception_figures, not_available_message
+from evaluation.measure import generator_sampler, measure, real_reference
+from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
+from training.checkpoints import load_network
+
+log = logging.getLogger(__name__)
+
+
+def load_generator(path):
+    """A generator .h5 (inputs z and condition, one image output), or a one-line DataError."""
+    try:
+        model = load_network(path)
+    except Exception as error:  # noqa: BLE001 - h5py, Keras and OS errors all mean "not a loadable model"
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"cannot read {path} as a Keras model: {first}") from None
+    outputs = model.outputs
+    if len(model.inputs) != 2 or len(outputs) != 1 or len(outputs[0].shape) != 4:
+        raise DataError(
+            f"{path} is not a generator checkpoint: expected inputs (z, condition) and one image output, "
+            f"found inputs {[tuple(t.shape) for t in model.inputs]} and outputs {[tuple(t.shape) for t in outputs]}"
+        )
+    height, width = outputs[0].shape[1:3]
+    if height != width:
+        raise DataError(f"{path} makes {height}x{width} images; only square images are supported")
+    return model
+
+
+def generator_image_shape(generator) -> tuple[int, int, int]:
+    return tuple(int(d) for d in generator.outputs[0].shape[1:])
+
+
+def check_fits(generator, data, dataset: str, path) -> None:
+    """The generator must draw images of the data's shape for the data's number of classes."""
+    made = generator_image_shape(generator)
+    if made != data.image_shape:
+        raise DataError(
+            f"{path} makes {'x'.join(map(str, made))} images but {dataset} images are "
+            f"{'x'.join(map(str, data.image_shape))}: is it a checkpoint of another dataset?"
+        )
+    classes = int(generator.inputs[1].shape[1])
+    if classes != data.num_classes:
+        hint = " (for wikiart, pass the run's --top-styles)" if dataset == "wikiart" else ""
+        raise DataError(
+            f"{path} takes conditions for {classes} classes but {dataset} has {data.num_classes}{hint}: "
+            "is it a checkpoint of another dataset?"
+        )
+
+
+def default_output(checkpoint) -> Path:
+    """metrics.json in the run directory for ``<run>/checkpoints/G.h5``, else beside the checkpoint."""
+    checkpoint = Path(checkpoint)
+    run_root = checkpoint.parent.parent
+    if checkpoint.parent.name == "checkpoints" and (run_root / "config.json").is_file():
+        return run_root / "metrics.json"
+    return checkpoint.with_name("metrics.json")
+
+
+def inception_part(weights: Path | None, samples, real_images) -> dict:
+    if weights is None:
+        return {"available": False, "reason": not_available_message()}
+    log.info("InceptionV3: FID and Inception Score with %s", weights)
+    return inception_figures(weights, samples, real_images)
+
+
+def evaluate_generator(
+    generator,
+    data,
+    dataset: str,
+    cache_dir,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
+    inception_weights: str | None = None,
+) -> dict:
+    """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict."""
+    started = time.perf_counter()
+    weights = find_weights(inception_weights)
+    classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs)
+    reference = real_reference(classifier, data, samples, seed)
+    result = measure(generator_sampler(generator, seed), classifier, reference)
+    report = {
+        "dataset": dataset,
+        "image_shape": list(data.image_shape),
+        "class_names": data.class_names,
+        "samples": int(len(reference.requested)),
+        "mixing_samples_per_pair": result.mixing_samples_per_pair,
+        "seed": seed,
+        "classifier": {**classifier.note(), "from_cache": classifier.from_cache},
+        **result.figures,
+        "per_class_accuracy": dict(zip(data.class_names, result.per_class_accuracy, strict=True)),
+        "mixing_pairs": result.mixing_pairs,
+        "inception": inception_part(weights, result.samples, reference.images),
+    }
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    return report

@@ -1,0 +1,125 @@
+"""One generator against one dataset: every classifier-based figure, from one set of samples.
+
+The real side (two disjoint real halves A and B) is computed once and reused:
+the generator is asked for exactly the classes of half B, so "generated vs A"
+and its floor "B vs A" compare sets of the same size and the same class mix,
+and a generator that returned real images would score the floor.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from data.errors import DataError
+from evaluation.classifier import RealClassifier, to_unit_range
+from evaluation.metrics import class_diversity, conditional_accuracy, frechet_distance, mixing_scores
+from evaluation.settings import DEFAULT_SAMPLES
+from sampling import generate, mixed_condition, one_hot
+
+FIGURES = (
+    "classifier_accuracy",
+    "conditional_accuracy",
+    "mixing_mass",
+    "mixing_evenness",
+    "frechet_distance",
+    "frechet_floor",
+    "diversity",
+    "diversity_real",
+)
+REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
+
+
+@dataclass
+class RealReference:
+    """The real side of every comparison, computed once per classifier and dataset."""
+
+    images: np.ndarray  # half A in [-1, 1]: the reference set (InceptionV3 needs the pixels)
+    features: np.ndarray  # the classifier's features of half A
+    requested: np.ndarray  # the labels of half B: the classes the generator is asked for
+    frechet_floor: float  # Frechet distance of half B to half A
+    diversity_real: float  # within-class diversity of half B
+    num_classes: int
+
+
+@dataclass
+class Measurement:
+    figures: dict  # every name in FIGURES -> float (NaN where it does not apply)
+    per_class_accuracy: list  # conditional accuracy per requested class (None: not requested)
+    mixing_pairs: list  # {"i", "j", "mass", "evenness"} per pair i < j
+    mixing_samples_per_pair: int
+    samples: np.ndarray  # the generated images, conditioned on reference.requested
+
+
+def real_reference(classifier: RealClassifier, data, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> RealReference:
+    """Two disjoint random real halves of up to ``samples`` images each, and their figures."""
+    size = min(samples, len(data.labels) // 2)
+    if size < 2:
+        raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
+    order = np.random.default_rng([seed, REAL_STREAM]).permutation(len(data.labels))
+    half_a, half_b = order[:size], order[size : 2 * size]
+    images_a = to_unit_range(data.images[half_a])
+    features_a, _ = classifier.predict(images_a)
+    features_b, _ = classifier.predict(to_unit_range(data.images[half_b]))
+    requested = np.asarray(data.labels[half_b], dtype=np.int64)
+    return RealReference(
+        images=images_a,
+        features=features_a,
+        requested=requested,
+        frechet_floor=frechet_distance(features_b, features_a),
+        diversity_real=class_diversity(features_b, requested, data.num_classes),
+        num_classes=data.num_classes,
+    )
+
+
+def generator_sampler(generator, seed: int = 0):
+    """``draw(conditions) -> images in [-1, 1]`` with noise from a fixed seed.
+
+    The same seed gives the same noise on every call, so figures taken at
+    successive epochs differ by the generator, not by the draw.
+    """
+    latent_dim = int(generator.inputs[0].shape[1])
+
+    def draw(conditions):
+        rng = np.random.default_rng([seed, NOISE_STREAM, len(conditions)])
+        return generate(generator, rng.standard_normal((len(conditions), latent_dim)), conditions)
+
+    return draw
+
+
+def mixing_fidelity(draw, classifier: RealClassifier, num_classes: int, per_pair: int):
+    """``(mean mass, mean evenness, per-pair list)`` over every pair i < j of (e_i + e_j) / 2."""
+    pairs = list(itertools.combinations(range(num_classes), 2))
+    if not pairs:
+        return float("nan"), float("nan"), []
+    conditions = np.repeat(np.stack([mixed_condition(i, j, num_classes) for i, j in pairs]), per_pair, axis=0)
+    _, probabilities = classifier.predict(draw(conditions))
+    rows = []
+    for index, (i, j) in enumerate(pairs):
+        mass, evenness = mixing_scores(probabilities[index * per_pair : (index + 1) * per_pair], i, j)
+        rows.append({"i": i, "j": j, "mass": mass, "evenness": evenness})
+    return float(np.mean([r["mass"] for r in rows])), float(np.mean([r["evenness"] for r in rows])), rows
+
+
+def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measurement:
+    """Every classifier-based figure for a sampler ``draw(conditions) -> images``."""
+    k = reference.num_classes
+    samples = draw(one_hot(reference.requested, k))
+    features, probabilities = classifier.predict(samples)
+    accuracy, per_class = conditional_accuracy(probabilities, reference.requested, k)
+    pairs = k * (k - 1) // 2
+    per_pair = max(1, round(len(reference.requested) / pairs)) if pairs else 0
+    mass, evenness, mixing_pairs = mixing_fidelity(draw, classifier, k, per_pair)
+    figures = {
+        "classifier_accuracy": classifier.held_out_accuracy,
+        "conditional_accuracy": accuracy,
+        "mixing_mass": mass,
+        "mixing_evenness": evenness,
+        "frechet_distance": frechet_distance(features, reference.features),
+        "frechet_floor": reference.frechet_floor,
+        "diversity": class_diversity(features, reference.requested, k),
+        "diversity_real": reference.diversity_real,
+    }
+    return Measurement(figures, per_class, mixing_pairs, per_pair, samples)

@@ -1,0 +1,128 @@
+"""The figures themselves, as pure numpy functions of features and class probabilities.
+
+Nothing here knows about models or files, so each figure can be checked on
+synthetic inputs whose right answer is known (tests/test_evaluation_metrics.py).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+from scipy.spatial.distance import pdist
+
+# sqrtm of a product of two covariance matrices is real in exact arithmetic; round-off
+# leaves imaginary parts of about this size relative to the trace, which are safe to drop.
+IMAGINARY_TOLERANCE = 1e-3
+JITTER = 1e-6
+
+
+def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of a (samples, dims) feature array, in float64 for a stable sqrtm."""
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 2:
+        raise ValueError(f"need a (samples >= 2, dims) feature array, got shape {features.shape}")
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)): the Frechet distance of two Gaussians.
+
+    Singular covariances (fewer samples than dimensions, dead ReLU units) make
+    sqrtm unstable, so a tiny multiple of the identity is added when the
+    first attempt is not finite. The imaginary part that round-off leaves is
+    dropped only when it is negligible; a large one means the inputs are broken.
+    """
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+    root = _sqrtm_of_product(sigma1, sigma2)
+    if np.iscomplexobj(root):
+        scale = max(1.0, abs(np.trace(sigma1)) + abs(np.trace(sigma2)))
+        if np.max(np.abs(root.imag)) > IMAGINARY_TOLERANCE * scale:
+            raise ValueError(f"sqrtm left an imaginary part of {np.max(np.abs(root.imag)):.3g}; check the features")
+        root = root.real
+    diff = mu1 - mu2
+    distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(root)
+    return float(max(distance, 0.0))  # round-off can take a true 0 slightly below it
+
+
+def _sqrtm_of_product(sigma1, sigma2):
+    """sqrtm(S1 S2), quietly: singular covariances are the rule here (dead ReLU features), and
+    sqrtm's result for them matches an eigenvalue-based trace to ~1e-12, so its warning is noise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.all(np.isfinite(root)):
+            offset = np.eye(len(sigma1)) * JITTER
+            root = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    return root
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """Frechet distance between the Gaussians fitted to two feature sets (FID's formula)."""
+    return frechet_distance_from_statistics(*feature_statistics(features_a), *feature_statistics(features_b))
+
+
+def conditional_accuracy(probabilities, requested, num_classes: int) -> tuple[float, list[float | None]]:
+    """Fraction of samples whose arg-max class is the requested one: overall and per class.
+
+    A class with no samples gets None rather than a made-up number.
+    """
+    predicted = np.argmax(np.asarray(probabilities), axis=-1)
+    requested = np.asarray(requested, dtype=np.int64)
+    hits = predicted == requested
+    per_class = [float(hits[requested == k].mean()) if np.any(requested == k) else None for k in range(num_classes)]
+    return float(hits.mean()), per_class
+
+
+def mixing_scores(probabilities, i: int, j: int) -> tuple[float, float]:
+    """``(mass, evenness)`` for samples drawn from the condition (e_i + e_j) / 2.
+
+    mass = mean of p_i + p_j: how much of the classifier's belief stays on the
+    two requested classes. evenness = mean of 1 - |p_i - p_j| / (p_i + p_j),
+    per sample: 1 when each image is an even blend of both, 0 when each image
+    is plainly one of them (a generator that alternates between i and j
+    scores 0, not 1).
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    p_i, p_j = probabilities[:, i], probabilities[:, j]
+    mass = p_i + p_j
+    evenness = 1.0 - np.abs(p_i - p_j) / np.maximum(mass, 1e-12)
+    return float(mass.mean()), float(evenness.mean())
+
+
+def mean_pairwise_distance(features) -> float:
+    """Mean Euclidean distance over all pairs of samples: 0 when every sample is the same."""
+    features = np.asarray(features, dtype=np.float64)
+    if len(features) < 2:
+        raise ValueError("the mean pairwise distance needs at least two samples")
+    return float(pdist(features.reshape(len(features), -1)).mean())
+
+
+def class_diversity(features, labels, num_classes: int) -> float:
+    """Mean pairwise feature distance within each class, averaged over classes with two or more samples.
+
+    Within a class, so that the spread between classes (which any conditional
+    generator has) cannot hide a generator that draws one image per class.
+    """
+    labels = np.asarray(labels)
+    per_class = [mean_pairwise_distance(features[labels == k]) for k in range(num_classes) if np.sum(labels == k) > 1]
+    if not per_class:
+        raise ValueError("no class has two samples; raise the number of samples")
+    return float(np.mean(per_class))
+
+
+def inception_score(probabilities, splits: int = 1) -> float:
+    """exp(E_x KL(p(y|x) || p(y))), averaged over ``splits`` chunks (Salimans et al., 2016).
+
+    1 when every sample gets the same class distribution; the number of
+    classes when each sample is certain and the classes are used evenly.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    scores = []
+    for chunk in np.array_split(probabilities, splits):
+        marginal = chunk.mean(axis=0, keepdims=True)
+        kl = np.sum(chunk * (np.log(np.maximum(chunk, 1e-12)) - np.log(np.maximum(marginal, 1e-12))), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores))

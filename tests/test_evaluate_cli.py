@@ -1,0 +1,135 @@
+"""evaluate.py and --eval-every end to end, in fresh processes as a user runs them."""
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from data import load_images
+from evaluation.classifier import load_or_train_classifier
+from tests.conftest import ROOT, run_script, write_image
+
+TINY = [
+    "--dataset",
+    "digits",
+    "--image-size",
+    "16",
+    "--batch-size",
+    "16",
+    "--steps-per-epoch",
+    "2",
+    "--latent-dim",
+    "8",
+    "--quiet",
+    "--seed",
+    "5",
+]
+EVAL_COLUMNS = [
+    "eval_classifier_accuracy",
+    "eval_conditional_accuracy",
+    "eval_mixing_mass",
+    "eval_mixing_evenness",
+    "eval_frechet_distance",
+    "eval_frechet_floor",
+    "eval_diversity",
+    "eval_diversity_real",
+]
+UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A cache that already holds a one-epoch judge for 16 px digits: the runs below reuse it, not train one."""
+    path = tmp_path_factory.mktemp("cache")
+    load_or_train_classifier(load_images("digits", image_size=16, progress=False), "digits", path, epochs=1)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache):
+    """Two epochs, evaluated every second one: row 1 skips the figures, row 2 has them."""
+    out = tmp_path_factory.mktemp("runs") / "dcgan"
+    result = run_script(
+        "train_dcgan.py", *TINY, "--epochs", "2", "--eval-every", "2", "--out", out, "--cache-dir", cache
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def read_log(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_eval_columns_are_in_every_log_row_and_filled_when_due(tiny_run):
+    rows = read_log(tiny_run / "log.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(column in rows[0] for column in EVAL_COLUMNS)
+    assert all(math.isnan(float(rows[0][column])) for column in EVAL_COLUMNS)  # epoch 1: not due
+    values = {column: float(rows[1][column]) for column in EVAL_COLUMNS}
+    assert all(math.isfinite(value) for value in values.values()), values
+    assert all(0.0 <= values["eval_" + name] <= 1.0 for name in UNIT_RANGE)
+    assert values["eval_frechet_distance"] > values["eval_frechet_floor"] >= 0.0  # two steps of training: far off
+    assert values["eval_diversity_real"] > 0.0
+
+
+def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
+    checkpoint = tiny_run / "checkpoints" / "generator_epoch_002.h5"
+    result = run_script("evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--cache-dir", cache)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "conditional accuracy" in result.stdout and "FID and Inception Score: not computed" in result.stdout
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert metrics["checkpoint"] == str(checkpoint) and metrics["samples"] == 1797 // 2  # capped at half the data
+    assert metrics["classifier"]["from_cache"] and metrics["classifier"]["epochs"] == 1  # the cached judge
+    assert all(0.0 <= metrics[name] <= 1.0 for name in UNIT_RANGE)
+    assert metrics["frechet_distance"] >= 0.0 and metrics["frechet_floor"] >= 0.0
+    assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
+    assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
+    assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
+    # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
+    last_row = read_log(tiny_run / "log.csv")[-1]
+    for column in EVAL_COLUMNS:
+        assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
+
+
+def test_a_checkpoint_of_another_dataset_is_a_one_line_error(tiny_run, cache, tmp_path):
+    for name in ("red", "blue"):
+        for index in range(3):
+            write_image(tmp_path / "colours" / name / f"{index}.png", size=(16, 16))
+    result = run_script(
+        "evaluate.py",
+        "--checkpoint",
+        tiny_run / "checkpoints" / "generator_epoch_002.h5",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        tmp_path / "colours",
+        "--cache-dir",
+        cache,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "makes 16x16x1 images but folder images are 16x16x3" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--checkpoint", "/no/such/g.h5", "--dataset", "digits"], "--checkpoint /no/such/g.h5 is not a file"),
+        (["--checkpoint", __file__, "--dataset", "digits", "--n", "0"], "--n: expected a positive integer, got 0"),
+        (["--checkpoint", __file__, "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+        (["--checkpoint", __file__, "--dataset", "digits", "--inception-weights", "/no/w.h5"], "is not a file"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(args, message):
+    result = run_script("evaluate.py", *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.skipif((ROOT / "train_wgan_gp.py").exists(), reason="train_wgan_gp.py exists: nothing to refuse")
+def test_quality_bench_refuses_wgan_gp_without_its_trainer():
+    result = run_script(Path("bench") / "quality_mnist.py", "--model", "wgan-gp")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--model wgan-gp needs train_wgan_gp.py" in result.stderr.strip().splitlines()[-1]

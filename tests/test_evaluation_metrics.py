@@ -1,0 +1,91 @@
+"""The evaluation figures on synthetic inputs whose right answers are known."""
+
+import numpy as np
+import pytest
+
+from evaluation.metrics import (
+    class_diversity,
+    conditional_accuracy,
+    frechet_distance,
+    frechet_distance_from_statistics,
+    inception_score,
+    mean_pairwise_distance,
+    mixing_scores,
+)
+
+
+@pytest.fixture
+def gaussian(rng):
+    return rng.normal(size=(2000, 8)) @ rng.normal(size=(8, 8))
+
+
+def test_frechet_distance_of_identical_feature_sets_is_zero(gaussian):
+    assert frechet_distance(gaussian, gaussian) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("shift", [0.5, 2.0, 10.0])
+def test_a_mean_shift_adds_its_squared_length(gaussian, shift):
+    direction = np.arange(1.0, 9.0) / np.linalg.norm(np.arange(1.0, 9.0))
+    moved = gaussian + shift * direction
+    assert frechet_distance(gaussian, moved) == pytest.approx(shift**2, rel=1e-6)
+
+
+def test_independent_draws_of_one_gaussian_are_close_and_a_shift_is_far(rng, gaussian):
+    other = rng.normal(size=(2000, 8)) @ np.linalg.cholesky(np.cov(gaussian, rowvar=False)).T
+    near = frechet_distance(gaussian, other)
+    assert near < 0.5 < frechet_distance(gaussian, other + 1.0)
+
+
+def test_diagonal_gaussians_match_the_closed_form():
+    # For diagonal covariances the distance is |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2.
+    a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 4.0, 1.0])
+    mu1, mu2 = np.zeros(3), np.array([1.0, 0.0, 2.0])
+    expected = 5.0 + (1 - 2) ** 2 + 0 + (3 - 1) ** 2
+    assert frechet_distance_from_statistics(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected)
+
+
+def test_singular_covariances_still_give_a_finite_distance(rng):
+    # Fewer samples than dimensions and dead (always-zero) features, as with ReLU features of few images.
+    a, b = rng.normal(size=(20, 64)), rng.normal(size=(20, 64)) + 0.3
+    a[:, :10] = b[:, :10] = 0.0
+    distance = frechet_distance(a, b)
+    assert np.isfinite(distance) and distance > 0
+
+
+def test_conditional_accuracy_overall_and_per_class():
+    probabilities = np.eye(3)[[0, 0, 1, 2, 2, 2]]
+    requested = np.array([0, 1, 1, 2, 2, 0])
+    overall, per_class = conditional_accuracy(probabilities, requested, num_classes=4)
+    assert overall == pytest.approx(4 / 6)
+    assert per_class == [pytest.approx(0.5), pytest.approx(0.5), 1.0, None]  # class 3 never requested
+
+
+def test_mixing_scores():
+    assert mixing_scores(np.array([[0.5, 0.5, 0.0]]), 0, 1) == (1.0, 1.0)
+    assert mixing_scores(np.array([[0.0, 0.9, 0.1]]), 0, 1) == pytest.approx((0.9, 0.0))
+    mass, evenness = mixing_scores(np.array([[0.2, 0.2, 0.6], [0.3, 0.1, 0.6]]), 0, 1)
+    assert mass == pytest.approx(0.4) and evenness == pytest.approx((1.0 + 0.5) / 2)
+
+
+def test_alternating_between_the_two_classes_is_not_an_even_blend():
+    alternating = np.array([[1.0, 0.0], [0.0, 1.0]] * 5)
+    assert mixing_scores(alternating, 0, 1) == (1.0, 0.0)
+
+
+def test_pairwise_distance():
+    assert mean_pairwise_distance(np.zeros((5, 3)) + 7.0) == 0.0
+    assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_diversity_is_zero_for_one_image_per_class_even_when_classes_differ(rng):
+    features = np.repeat(rng.normal(size=(3, 16)), 10, axis=0)  # every class collapsed to one point
+    labels = np.repeat(np.arange(3), 10)
+    assert class_diversity(features, labels, 3) == 0.0
+    assert class_diversity(features + rng.normal(size=features.shape), labels, 3) > 1.0
+
+
+def test_inception_score_bounds():
+    certain_and_balanced = np.tile(np.eye(4), (25, 1))
+    assert inception_score(certain_and_balanced) == pytest.approx(4.0)
+    assert inception_score(np.full((100, 4), 0.25)) == pytest.approx(1.0)
+    assert inception_score(np.tile(np.eye(4)[[0]], (100, 1))) == pytest.approx(1.0)  # mode collapse
