@@ -3,13 +3,12 @@
 import csv
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 from data import load_images
 from evaluation.classifier import load_or_train_classifier
-from tests.conftest import ROOT, run_script, write_image
+from tests.conftest import run_script, write_image
 
 TINY = [
     "--dataset",
@@ -126,10 +125,3 @@ def test_bad_flags_are_one_line_errors(args, message):
     result = run_script("evaluate.py", *args)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
-
-
-@pytest.mark.skipif((ROOT / "train_wgan_gp.py").exists(), reason="train_wgan_gp.py exists: nothing to refuse")
-def test_quality_bench_refuses_wgan_gp_without_its_trainer():
-    result = run_script(Path("bench") / "quality_mnist.py", "--model", "wgan-gp")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--model wgan-gp needs train_wgan_gp.py" in result.stderr.strip().splitlines()[-1]
