@@ -27,7 +27,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data import DataError  # noqa: E402 - after the path fix, so the script runs from anywhere
 from training.cli import COMMON_DEFAULTS, OneLineErrorParser, positive_float, positive_int, run_cli  # noqa: E402
 
 MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
@@ -46,6 +45,10 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
     parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
     parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
+    parser.add_argument(
+        "--mixed-precision", choices=("bfloat16", "float16"), help="train in mixed precision (default: float32)"
+    )
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, help="XLA (default: Keras's choice)")
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples evaluated (default: 1000)")
     parser.add_argument("--cache-dir", help="decoded images and classifiers (default: ~/.cache/artgan)")
     parser.add_argument("--out", help="run directory (default: runs/bench_quality_mnist-<model>-<timestamp>)")
@@ -65,7 +68,7 @@ def bench_config(args, script) -> dict:
     config["out"] = args.out or str(
         ROOT / "runs" / f"bench_quality_mnist-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    for key in ("lr", "class_weight", "batch_size"):
+    for key in ("lr", "class_weight", "batch_size", "mixed_precision", "jit"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     return config
