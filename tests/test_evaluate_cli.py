@@ -10,21 +10,7 @@ from data import load_images
 from evaluation.classifier import load_or_train_classifier
 from tests.conftest import run_script, write_image
 
-TINY = [
-    "--dataset",
-    "digits",
-    "--image-size",
-    "16",
-    "--batch-size",
-    "16",
-    "--steps-per-epoch",
-    "2",
-    "--latent-dim",
-    "8",
-    "--quiet",
-    "--seed",
-    "5",
-]
+TINY = "--dataset digits --image-size 16 --batch-size 16 --steps-per-epoch 2 --latent-dim 8 --quiet --seed 5".split()
 EVAL_COLUMNS = [
     "eval_classifier_accuracy",
     "eval_conditional_accuracy",
