@@ -1,0 +1,88 @@
+"""FLOPs of the GAN train steps, counted from the networks' layer shapes.
+
+What is counted (and only that): the multiply-adds of Conv2D,
+Conv2DTranspose and Dense layers, two FLOPs each. Normalisation,
+activations, pooling, additions, biases, losses and optimizer updates are
+left out: they are a few percent of the work at most, and leaving them out
+keeps the achieved-FLOP/s figure a lower bound.
+
+One forward pass of a network over one sample, ``F``:
+
+- Conv2D: ``2 * H_out * W_out * C_out * kh * kw * C_in / groups``
+- Conv2DTranspose: ``2 * H_in * W_in * C_in * kh * kw * C_out`` (each input
+  pixel scatters one kernel; with "same" padding and stride s this equals
+  the direct count ``2 * H_out * W_out * C_out * kh * kw * C_in / s**2``)
+- Dense: ``2 * inputs * units``
+
+A pass that is differentiated costs more than ``F``; the convention here
+(the usual one: backprop of a linear layer is two products of the
+forward's size, one for the inputs' gradient, one for the weights'):
+
+- forward only:                                          1 F
+- forward + gradient to the inputs only (frozen network): 2 F
+- forward + gradients to the inputs and the weights:       3 F
+- gradient penalty, ``D(x_hat)`` then ``d/dW ||d D(x_hat) / d x_hat||``:
+  forward (1) + inner backprop to the input (1) + the outer backprop of
+  that inner backprop, to its upstream gradients and to the weights (2) +
+  the outer backprop through the forward pass, to its inputs and the
+  weights (2; the normalisation's backward depends on the activations)
+  = 6 F
+
+Per generator iteration (G and D forward FLOPs for the whole batch):
+
+- DC-GAN: fake for D (1 F_G) + D on real and fake (2 x 3 F_D) + the
+  generator update (3 F_G + 2 F_D) = 4 F_G + 8 F_D
+- WGAN-GP: n_critic x [fake (1 F_G) + critic on real and fake (2 x 3 F_D)
+  + penalty (6 F_D)] + the generator update (3 F_G + 2 F_D)
+  = (n_critic + 3) F_G + (12 n_critic + 2) F_D
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+
+def _shape(tensor) -> tuple:
+    return tuple(tensor.shape[1:])
+
+
+def layer_flops(layer) -> int:
+    """Forward FLOPs of one layer for one sample (0 for the layers that are not counted)."""
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        h_in, w_in, c_in = _shape(layer.input)
+        kh, kw = layer.kernel_size
+        return 2 * h_in * w_in * c_in * kh * kw * layer.filters
+    if isinstance(layer, keras.layers.Conv2D):
+        c_in = _shape(layer.input)[-1]
+        h_out, w_out, c_out = _shape(layer.output)
+        kh, kw = layer.kernel_size
+        return 2 * h_out * w_out * c_out * kh * kw * c_in // layer.groups
+    if isinstance(layer, keras.layers.Dense):
+        inputs = _shape(layer.input)
+        return 2 * math.prod(inputs) * layer.units
+    return 0
+
+
+def forward_flops(model) -> int:
+    """Forward FLOPs of a Functional model for one sample: the sum over its (nested) layers."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        else:
+            total += layer_flops(layer)
+    return total
+
+
+def dcgan_iteration_flops(generator, discriminator, batch_size: int) -> int:
+    """One ConditionalDCGAN.train_step: 4 F_G + 8 F_D (see the module docstring)."""
+    f_g, f_d = forward_flops(generator), forward_flops(discriminator)
+    return batch_size * (4 * f_g + 8 * f_d)
+
+
+def wgan_gp_iteration_flops(generator, critic, batch_size: int, n_critic: int) -> int:
+    """One ConditionalWGANGP.train_step: (n_critic + 3) F_G + (12 n_critic + 2) F_D."""
+    f_g, f_d = forward_flops(generator), forward_flops(critic)
+    return batch_size * ((n_critic + 3) * f_g + (12 * n_critic + 2) * f_d)

@@ -1,0 +1,42 @@
+"""bench/: the FLOP counter is exact on small models, and the throughput script runs and prints a row."""
+
+import keras
+
+from bench.flops import dcgan_iteration_flops, forward_flops, layer_flops, wgan_gp_iteration_flops
+from tests.conftest import ROOT, run_script
+
+
+def test_flops_of_a_small_conv_dense_model_are_exact():
+    image = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(image)  # 2 * 8*8*4 * 3*3*3 = 13,824
+    x = keras.layers.Conv2D(6, 2, strides=2)(x)  # 2 * 4*4*6 * 2*2*4 = 3,072
+    x = keras.layers.GroupNormalization(groups=1)(x)  # not counted
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(5)(x)  # 2 * 96 * 5 = 960
+    model = keras.Model(image, x)
+    assert forward_flops(model) == 13_824 + 3_072 + 960
+
+
+def test_transposed_convolution_counts_each_input_pixel_once():
+    image = keras.Input((4, 4, 8))
+    up = keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same")
+    keras.Model(image, up(image))
+    assert layer_flops(up) == 2 * 4 * 4 * 8 * 3 * 3 * 2  # = the direct count 2 * 8*8*2 * 3*3*8 / 2**2
+
+
+def test_iteration_formulas():
+    a = keras.Input((3,))
+    generator = keras.Model(a, keras.layers.Dense(2)(a))  # F_G = 12 per sample
+    b = keras.Input((2,))
+    critic = keras.Model(b, keras.layers.Dense(1)(b))  # F_D = 4 per sample
+    assert dcgan_iteration_flops(generator, critic, batch_size=10) == 10 * (4 * 12 + 8 * 4)
+    assert wgan_gp_iteration_flops(generator, critic, batch_size=10, n_critic=5) == 10 * (8 * 12 + 62 * 4)
+
+
+def test_throughput_script_prints_a_table_row():
+    done = run_script(ROOT / "bench" / "throughput.py", "--quick", "--only", "dcgan-28", timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| dcgan-28 | DC-GAN | 28 | 64 |")]
+    assert len(rows) == 1, done.stdout
+    ms = float(rows[0].split("|")[9].split()[0])
+    assert ms > 0
