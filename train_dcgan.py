@@ -33,7 +33,12 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     generator = build_dcgan_generator(image_shape, num_classes, config["latent_dim"])
     discriminator = build_dcgan_discriminator(image_shape, num_classes)
     trainer = ConditionalDCGAN(
-        generator, discriminator, config["latent_dim"], config["class_weight"], seed=config["seed"]
+        generator,
+        discriminator,
+        config["latent_dim"],
+        config["class_weight"],
+        seed=config["seed"],
+        mix_fraction=config.get("mix_fraction", 0.0),  # runs from before the flag have no entry
     )
     trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config), jit_compile=config["jit"])
     return trainer

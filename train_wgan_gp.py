@@ -66,6 +66,7 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         ambiguity_weight=config["ambiguity_weight"],
         damping=config["damping"],
         seed=config["seed"],
+        mix_fraction=config.get("mix_fraction", 0.0),  # runs from before the flag have no entry
     )
     trainer.compile(
         g_optimizer=adam(config),

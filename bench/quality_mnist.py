@@ -13,6 +13,7 @@ accuracy >= 0.98, mixing mass >= 0.8, in under 15 minutes.
 
   python bench/quality_mnist.py                       # DC-GAN, 25 epochs, data in ../shared/data/mnist
   python bench/quality_mnist.py --epochs 10 --class-weight 2
+  python bench/quality_mnist.py --mix-fraction 0.25    # train the generator on two-class blends too
   python bench/quality_mnist.py --model wgan-gp
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.cli import COMMON_DEFAULTS, OneLineErrorParser, positive_float, positive_int, run_cli  # noqa: E402
+from training.cli import COMMON_DEFAULTS, OneLineErrorParser, positive_float, positive_int, run_cli, unit_interval  # noqa: E402
 
 MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
 TARGETS = {"conditional_accuracy": 0.98, "mixing_mass": 0.8, "total_minutes": 15.0}
@@ -43,6 +44,9 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--lr", type=positive_float, help="learning rate (default: the script's)")
     parser.add_argument("--class-weight", type=float, help="DC-GAN: weight of the class terms (default: 1)")
     parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
+    parser.add_argument(
+        "--mix-fraction", type=unit_interval, help="generator conditions drawn as two-class blends (default: 0)"
+    )
     parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
     parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
     parser.add_argument(
@@ -68,7 +72,7 @@ def bench_config(args, script) -> dict:
     config["out"] = args.out or str(
         ROOT / "runs" / f"bench_quality_mnist-{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    for key in ("lr", "class_weight", "batch_size", "mixed_precision", "jit"):
+    for key in ("lr", "class_weight", "batch_size", "mix_fraction", "mixed_precision", "jit"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     return config

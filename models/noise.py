@@ -40,3 +40,24 @@ def normal(base_seed: int, step, draw, batch_size, width: int) -> tf.Tensor:
 def uniform(base_seed: int, step, draw, batch_size) -> tf.Tensor:
     seed = _seed(base_seed, step, draw)
     return _rows_of_this_replica(lambda shape: tf.random.stateless_uniform(shape, seed), batch_size, None)
+
+
+def mixed_conditions(base_seed: int, step, draw, conditions, fraction: float):
+    """Replace about ``fraction`` of the one-hot rows by an even blend (e_i + e_j) / 2 with another class j.
+
+    The paper draws mixed conditions only at sampling time; a generator that
+    never met one during training spends a good part of a blend's belief on
+    a third class. Training on some teaches it what a blend is. Returns the
+    conditions and a float mask that is 1 on the rows left one-hot. Like the
+    noise, the draw is a function of (seed, step, draw) and identical across
+    replica layouts.
+    """
+    conditions = tf.convert_to_tensor(conditions)
+    batch_size, classes = tf.shape(conditions)[0], conditions.shape[-1]
+    if classes < 2 or fraction <= 0:
+        return conditions, tf.ones([batch_size], conditions.dtype)
+    pure = tf.cast(uniform(base_seed, step, draw, batch_size) >= fraction, conditions.dtype)
+    offset = 1 + tf.cast(uniform(base_seed, step, draw + 1, batch_size) * (classes - 1), tf.int64)
+    other = tf.math.floormod(tf.argmax(conditions, axis=-1) + tf.minimum(offset, classes - 1), classes)
+    blend = (conditions + tf.one_hot(other, classes, dtype=conditions.dtype)) / 2
+    return pure[:, None] * conditions + (1 - pure[:, None]) * blend, pure

@@ -28,6 +28,7 @@ from losses import (
 from models import noise
 
 CREATIVE_MODES = ("off", "can", "damped")
+MIX_DRAW = 128  # noise draws from here on pick the mixed conditions of a step (two per use)
 
 
 def step_logs(trackers: dict) -> dict:
@@ -65,12 +66,15 @@ class ConditionalGAN(keras.Model):
     discriminator_role = "discriminator"  # the name its checkpoints carry
     metric_names: tuple[str, ...] = ()
 
-    def __init__(self, generator, discriminator, latent_dim: int, seed: int | None = None, **kwargs):
+    def __init__(
+        self, generator, discriminator, latent_dim: int, seed: int | None = None, mix_fraction: float = 0.0, **kwargs
+    ):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.seed = int(seed or 0)
+        self.mix_fraction = float(mix_fraction)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.built = True  # the networks are built; fit must not trace ``call`` on a data batch to build it
 
@@ -98,6 +102,16 @@ class ConditionalGAN(keras.Model):
     def sample_latent(self, batch_size, draw: int = 0):
         """z for this step's ``draw``-th use: a function of the seed and the generator's step count."""
         return noise.normal(self.seed, self.g_optimizer.iterations, draw, batch_size, self.latent_dim)
+
+    def generator_conditions(self, labels, use: int = 0):
+        """The conditions the generator draws for this step's ``use``-th batch of fakes, and the one-hot mask.
+
+        With ``mix_fraction`` > 0 some rows are blends of two classes (see
+        ``noise.mixed_conditions``); the class terms on those fakes then aim
+        at the blend, half and half.
+        """
+        step = self.g_optimizer.iterations
+        return noise.mixed_conditions(self.seed, step, MIX_DRAW + 2 * use, labels, self.mix_fraction)
 
     def networks(self) -> dict:
         """The models a checkpoint saves as .h5, by role."""
@@ -136,15 +150,16 @@ class ConditionalDCGAN(ConditionalGAN):
         self.class_weight = class_weight
 
     def train_step(self, data):
-        real, condition = data
+        real, labels = data
         batch_size = tf.shape(real)[0]
+        condition, one_class = self.generator_conditions(labels)
 
         fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
             fake_validity, _ = self.discriminator(fake, training=True)
             d_loss = discriminator_validity_loss(real_validity, fake_validity)
-            d_loss += self.class_weight * class_cross_entropy(condition, real_class)
+            d_loss += self.class_weight * class_cross_entropy(labels, real_class)
             scaled = self.d_optimizer.scale_loss(d_loss)
         self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
 
@@ -160,8 +175,8 @@ class ConditionalDCGAN(ConditionalGAN):
             d_loss=d_loss,
             g_loss=g_loss,
             d_real_acc=validity_accuracy(real_validity, fake_validity),
-            d_class_acc=class_accuracy(condition, real_class),
-            g_class_acc=class_accuracy(condition, fake_class),
+            d_class_acc=class_accuracy(labels, real_class),
+            g_class_acc=class_accuracy(condition, fake_class, one_class),
         )
 
 
@@ -225,9 +240,10 @@ class ConditionalWGANGP(ConditionalGAN):
     def critic_score(self, images):
         return self.critic(images, training=True)[0]
 
-    def critic_step(self, real, condition, index=0):
+    def critic_step(self, real, labels, index=0):
         """One critic update; ``index`` (0..n_critic-1) keeps its noise draws apart from the others'."""
         batch_size = tf.shape(real)[0]
+        condition, _ = self.generator_conditions(labels, use=1 + index)
         fake = self.generator([self.sample_latent(batch_size, draw=1 + 2 * index), condition], training=True)
         epsilon = noise.uniform(self.seed, self.g_optimizer.iterations, 2 + 2 * index, batch_size)
         with tf.GradientTape() as tape:
@@ -235,7 +251,7 @@ class ConditionalWGANGP(ConditionalGAN):
             fake_score, fake_class = self.critic(fake, training=True)
             wasserstein = wasserstein_estimate(real_score, fake_score)
             penalty = gradient_penalty(self.critic_score, real, fake, epsilon)
-            class_loss = class_cross_entropy(condition, real_class)
+            class_loss = class_cross_entropy(labels, real_class)
             if self.fake_class_loss:
                 class_loss += class_cross_entropy(condition, fake_class)
             loss = -wasserstein + self.gp_weight * penalty + self.class_weight * class_loss
@@ -245,11 +261,12 @@ class ConditionalWGANGP(ConditionalGAN):
             critic_loss=loss,
             wasserstein=wasserstein,
             gp=penalty,
-            real_class_acc=class_accuracy(condition, real_class),
+            real_class_acc=class_accuracy(labels, real_class),
         )
 
-    def generator_step(self, condition):
-        batch_size = tf.shape(condition)[0]
+    def generator_step(self, labels):
+        batch_size = tf.shape(labels)[0]
+        condition, one_class = self.generator_conditions(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
             fake_score, fake_class = self.critic(fake, training=True)
@@ -258,7 +275,7 @@ class ConditionalWGANGP(ConditionalGAN):
         self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
         return self.record(
             g_loss=loss,
-            fake_class_acc=class_accuracy(condition, fake_class),
+            fake_class_acc=class_accuracy(condition, fake_class, one_class),
             style_entropy=posterior_entropy(fake_class),
             style_entropy_max=self.max_style_entropy,
         )

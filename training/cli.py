@@ -68,6 +68,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = bare_parser(prog, description)
     add_data_flags(parser)
     add_training_flags(parser)
+    add_mixing_flag(parser)
     add_run_flags(parser)
     return parser
 
@@ -130,6 +131,15 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
     add_device_flags(parser)
+
+
+def add_mixing_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mix-fraction",
+        type=unit_interval,
+        help="fraction of the generator's training conditions drawn as blends (e_i + e_j) / 2 of two classes, "
+        "so that mixed conditions at sampling time are not new to it (default: 0, the paper)",
+    )
 
 
 def add_device_flags(parser: argparse.ArgumentParser) -> None:
@@ -217,6 +227,7 @@ COMMON_DEFAULTS = {
     "cache_dir": None,
     "steps_per_epoch": None,
     "latent_dim": 100,
+    "mix_fraction": 0.0,
     "seed": None,
     "out": None,
     "resume": False,
