@@ -140,7 +140,10 @@ class ConditionalDCGAN(ConditionalGAN):
     """The paper's double loss: validity BCE + class cross-entropy, for D and for G.
 
     D learns the class of real images only: classifying fakes would reward it
-    for agreeing with a generator that does not yet draw the class.
+    for agreeing with a generator that does not yet draw the class. With
+    ``mix_fraction`` > 0 the step's fakes (for D and for G) come from the
+    same conditions, some of them two-class blends; ``g_class_acc`` counts
+    the one-class rows only.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc")
