@@ -5,7 +5,7 @@ from losses.adversarial import (
     generator_validity_loss,
     validity_accuracy,
 )
-from losses.classification import class_accuracy, class_cross_entropy
+from losses.classification import class_accuracy, class_cross_entropy, class_hits
 from losses.creative import damped_style_loss, damped_target, posterior_entropy, style_ambiguity_loss
 from losses.wasserstein import (
     generator_wasserstein_loss,
@@ -16,6 +16,7 @@ from losses.wasserstein import (
 
 __all__ = [
     "class_accuracy",
+    "class_hits",
     "class_cross_entropy",
     "damped_style_loss",
     "damped_target",

@@ -11,14 +11,12 @@ def class_cross_entropy(conditions, class_logits):
     return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits))
 
 
-def class_accuracy(conditions, class_logits, weights=None):
-    """How often the arg-max class matches the condition's dominant class.
+def class_hits(conditions, class_logits):
+    """1.0 per row whose arg-max class matches the condition's dominant class, else 0.0."""
+    hits = tf.equal(tf.argmax(class_logits, axis=-1), tf.argmax(conditions, axis=-1))
+    return tf.cast(hits, tf.float32)
 
-    ``weights`` (one per row) restricts the count, e.g. to the rows whose
-    condition is one class: a blend of two has no single right answer.
-    """
-    hits = tf.cast(tf.equal(tf.argmax(class_logits, axis=-1), tf.argmax(conditions, axis=-1)), tf.float32)
-    if weights is None:
-        return tf.reduce_mean(hits)
-    weights = tf.cast(weights, tf.float32)
-    return tf.reduce_sum(hits * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+def class_accuracy(conditions, class_logits):
+    """How often the arg-max class matches the condition's dominant class."""
+    return tf.reduce_mean(class_hits(conditions, class_logits))

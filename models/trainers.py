@@ -15,6 +15,7 @@ import tensorflow as tf
 from losses import (
     class_accuracy,
     class_cross_entropy,
+    class_hits,
     damped_style_loss,
     discriminator_validity_loss,
     generator_validity_loss,
@@ -130,9 +131,17 @@ class ConditionalGAN(keras.Model):
         apply_mean_gradients(optimizer, tape, loss, variables)
 
     def record(self, **values):
-        """Update the named trackers; return every tracker's running mean (for ``fit``'s logs)."""
+        """Update the named trackers; return every tracker's running mean (for ``fit``'s logs).
+
+        A value given as ``(per-row values, row weights)`` makes a weighted
+        mean, which stays the global-batch ratio on any number of replicas
+        (a mean of per-replica ratios would not be).
+        """
         for name, value in values.items():
-            self.trackers[name].update_state(value)
+            if isinstance(value, tuple):
+                self.trackers[name].update_state(value[0], sample_weight=value[1])
+            else:
+                self.trackers[name].update_state(value)
         return step_logs(self.trackers)
 
 
@@ -179,7 +188,7 @@ class ConditionalDCGAN(ConditionalGAN):
             g_loss=g_loss,
             d_real_acc=validity_accuracy(real_validity, fake_validity),
             d_class_acc=class_accuracy(labels, real_class),
-            g_class_acc=class_accuracy(condition, fake_class, one_class),
+            g_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only
         )
 
 
@@ -278,7 +287,7 @@ class ConditionalWGANGP(ConditionalGAN):
         self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
         return self.record(
             g_loss=loss,
-            fake_class_acc=class_accuracy(condition, fake_class, one_class),
+            fake_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only
             style_entropy=posterior_entropy(fake_class),
             style_entropy_max=self.max_style_entropy,
         )
