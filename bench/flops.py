@@ -106,7 +106,7 @@ def op_flops(op) -> int:
 def live_ops(graph) -> list:
     """The ops of a traced function that run: those feeding an output or a stateful op (a variable update)."""
     stack = [tensor.op for tensor in graph.outputs]
-    stack += [op for op in graph.get_operations() if op._is_stateful]
+    stack += [op for op in graph.get_operations() if op.op_def.is_stateful]
     live = set()
     while stack:
         op = stack.pop()

@@ -30,7 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.cli import COMMON_DEFAULTS, OneLineErrorParser, positive_float, positive_int, run_cli, unit_interval  # noqa: E402
+from training.cli import (  # noqa: E402
+    COMMON_DEFAULTS,
+    OneLineErrorParser,
+    add_mixing_flag,
+    positive_float,
+    positive_int,
+    run_cli,
+)
 
 MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
 TARGETS = {"conditional_accuracy": 0.98, "mixing_mass": 0.8, "total_minutes": 15.0}
@@ -46,9 +53,7 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--lr", type=positive_float, help="learning rate (default: the script's)")
     parser.add_argument("--class-weight", type=float, help="DC-GAN: weight of the class terms (default: 1)")
     parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
-    parser.add_argument(
-        "--mix-fraction", type=unit_interval, help="generator conditions drawn as two-class blends (default: 0)"
-    )
+    add_mixing_flag(parser)
     parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
     parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
     parser.add_argument(

@@ -58,6 +58,7 @@ def mixed_conditions(base_seed: int, step, draw, conditions, fraction: float):
         return conditions, tf.ones([batch_size], conditions.dtype)
     pure = tf.cast(uniform(base_seed, step, draw, batch_size) >= fraction, conditions.dtype)
     offset = 1 + tf.cast(uniform(base_seed, step, draw + 1, batch_size) * (classes - 1), tf.int64)
-    other = tf.math.floormod(tf.argmax(conditions, axis=-1) + tf.minimum(offset, classes - 1), classes)
+    offset = tf.minimum(offset, classes - 1)  # u * (K - 1) can round up to K - 1 in float32
+    other = tf.math.floormod(tf.argmax(conditions, axis=-1) + offset, classes)
     blend = (conditions + tf.one_hot(other, classes, dtype=conditions.dtype)) / 2
     return pure[:, None] * conditions + (1 - pure[:, None]) * blend, pure
