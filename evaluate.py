@@ -38,6 +38,11 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--out", help="where to write metrics.json (default: in the checkpoint's run directory)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the real halves (default: 0)")
     parser.add_argument(
+        "--raw-generator",
+        action="store_true",
+        help="measure the file given even when its weight average (generator_ema_*.h5) is beside it",
+    )
+    parser.add_argument(
         "--inception-weights", help="InceptionV3 ImageNet weights .h5 for FID and IS (never downloaded)"
     )
     parser.add_argument(
@@ -70,21 +75,23 @@ def main(argv=None):
         load_generator,
     )
     from evaluation.report import format_table, write_report
+    from sampling.source import choose_generator
     from training.experiment import DEFAULT_CACHE
 
     keras.utils.set_random_seed(args.seed)
-    generator = load_generator(args.checkpoint)
+    checkpoint = choose_generator(args.checkpoint, args.raw_generator)
+    generator = load_generator(checkpoint)
     cache_dir = args.cache_dir or str(DEFAULT_CACHE)
     size = generator_image_shape(generator)[0]
     data = load_images(args.dataset, args.data_dir, size, args.resize, args.top_styles, "train", cache_dir, False)
-    check_fits(generator, data, args.dataset, args.checkpoint)
-    report = {"checkpoint": os.path.abspath(args.checkpoint)}
+    check_fits(generator, data, args.dataset, checkpoint)
+    report = {"checkpoint": os.path.abspath(checkpoint)}
     report.update(
         evaluate_generator(
             generator, data, args.dataset, cache_dir, args.n, args.seed, args.classifier_epochs, args.inception_weights
         )
     )
-    path = write_report(report, args.out or default_output(args.checkpoint))
+    path = write_report(report, args.out or default_output(checkpoint))
     print(format_table(report))
     print(f"wrote {path}")
 

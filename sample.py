@@ -8,7 +8,10 @@ Grids (--grid):
   interp  the condition moving linearly from e_i to e_j in --steps columns, one row per noise vector
   one     --n samples of one class, --columns to a row
 
-Only the .h5 file is needed. When it sits in <run>/checkpoints/, the run's
+Only the .h5 file is needed. When a generator_ema_<tag>.h5 (the run's average
+of the generator's weights) sits beside the generator_<tag>.h5 given, that
+average is drawn, as the run's own grids are; --raw-generator draws the file
+given. When it sits in <run>/checkpoints/, the run's
 config.json supplies the class names (else classes are named by index) and
 the noise seed, so `--grid class --n <sample columns>` redraws the run's
 per-epoch grid. Classes are given as indices or names: integers are indices.
@@ -28,7 +31,7 @@ from sampling.conditions import MIX_MODES
 from sampling.figures import CLASS_COUNT, DEFAULT_NOISE, GRID_KINDS
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
-DEFAULTS = {"mix": "mean", "steps": 8, "columns": 8, "seed": None, "n": None}
+DEFAULTS = {"mix": "mean", "steps": 8, "columns": 8, "seed": None, "n": None, "raw_generator": False}
 DEFAULT_CLASSES = {"interp": ["0", "1"], "one": ["0"]}  # other grids: every class
 ONLY_FOR = {"n": tuple(DEFAULT_NOISE), "mix": ("mix",), "steps": ("interp",), "columns": ("one",)}
 
@@ -60,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mix", choices=MIX_MODES, help="mix: mean = (e_i + e_j) / 2, the paper's (default); sum")
     parser.add_argument("--steps", type=positive_int, help="interp: columns from e_i to e_j, ends included (default 8)")
     parser.add_argument("--columns", type=positive_int, help="one: samples per row (default 8)")
+    parser.add_argument(
+        "--raw-generator",
+        action="store_true",
+        help="draw the generator file given even when its weight average (generator_ema_*.h5) is beside it",
+    )
     return parser
 
 
@@ -89,9 +97,10 @@ def main(argv=None):
     import sampling  # TensorFlow loads with the generator, after the flags are checked
     from data.errors import DataError
 
-    generator = sampling.load_generator(args["checkpoint"])
+    checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])
+    generator = sampling.load_generator(checkpoint)
     latent_dim, num_classes = sampling.generator_sizes(generator)
-    config = sampling.run_config(args["checkpoint"]) or {}
+    config = sampling.run_config(checkpoint) or {}
     names = sampling.class_names(config, num_classes)
     classes = sampling.select_classes(args["classes"], names)
     seed = args["seed"] if args["seed"] is not None else config.get("seed") or 0
@@ -104,7 +113,7 @@ def main(argv=None):
     except OSError as error:
         raise DataError(f"cannot write {args['out']}: {error.strerror or error}") from None
     rows, cols = grid.images.shape[:2]
-    print(f"wrote {path}: {args['grid']} grid of {rows} x {cols} images (seed {seed})")
+    print(f"wrote {path}: {args['grid']} grid of {rows} x {cols} images from {checkpoint.name} (seed {seed})")
 
 
 if __name__ == "__main__":

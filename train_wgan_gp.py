@@ -2,7 +2,7 @@
 """Train the paper's conditional WGAN-GP (layer-normalised residual critic, gradient penalty).
 
 Examples:
-  python train_wgan_gp.py --dataset digits --epochs 5 --filters 64
+  python train_wgan_gp.py --dataset mnist --data-dir ~/data/mnist --filters 32 --lr 2e-4
   python train_wgan_gp.py --dataset wikiart --data-dir ~/data/wikiart --top-styles 9
   python train_wgan_gp.py --dataset cifar10 --data-dir ~/data/cifar10 --lr 2e-4
   python train_wgan_gp.py --resume --out runs/train_wgan_gp-wikiart-20261122-101500
@@ -12,7 +12,15 @@ import argparse
 import logging
 import os
 
-from training.cli import build_parser, parse_config, positive_float, positive_int, run_cli, unit_interval
+from training.cli import (
+    add_arch_flag,
+    build_parser,
+    parse_config,
+    positive_float,
+    positive_int,
+    run_cli,
+    unit_interval,
+)
 
 SCRIPT = "train_wgan_gp"
 
@@ -31,8 +39,10 @@ def paper_defaults(dataset: str) -> dict:
         "n_critic": 5,
         "gp_weight": 10.0,
         "class_weight": 1.0,
+        "critic_class_weight": None,
         "fake_class_loss": None,
         "filters": 128,
+        "arch": "paper",
         "conditioning": "concat",
         "creative": "off",
         "ambiguity_weight": 1.0,
@@ -41,16 +51,24 @@ def paper_defaults(dataset: str) -> dict:
     }
 
 
+def fake_class_loss(config: dict) -> bool:
+    """The critic learns classes on fakes too unless a creative loss is on (then from real art only)."""
+    if config.get("fake_class_loss") is None:
+        return config.get("creative", "off") == "off"
+    return bool(config["fake_class_loss"])
+
+
 def build_trainer(config: dict, image_shape, num_classes: int):
     from models.trainers import ConditionalWGANGP
     from models.wgan_gp import build_wgan_critic, build_wgan_generator
     from training.checkpoints import copy_weights, load_network
     from training.optimizers import adam
 
+    arch = config.get("arch", "paper")
     generator = build_wgan_generator(
-        image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"]
+        image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"], arch
     )
-    critic = build_wgan_critic(image_shape, num_classes, config["filters"])
+    critic = build_wgan_critic(image_shape, num_classes, config["filters"], arch)
     if config["critic_weights"] and not config.get("resume"):
         copy_weights(load_network(config["critic_weights"]), critic, config["critic_weights"])
         logging.getLogger("artgan").info("critic starts from %s", config["critic_weights"])
@@ -61,12 +79,14 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         n_critic=config["n_critic"],
         gp_weight=config["gp_weight"],
         class_weight=config["class_weight"],
-        fake_class_loss=config["fake_class_loss"],
+        critic_class_weight=config.get("critic_class_weight"),
+        fake_class_loss=fake_class_loss(config),
         creative=config["creative"],
         ambiguity_weight=config["ambiguity_weight"],
         damping=config["damping"],
         seed=config["seed"],
         mix_fraction=config.get("mix_fraction", 0.0),  # runs from before the flag have no entry
+        ema_decay=config.get("ema_decay", 0.0),
     )
     trainer.compile(
         g_optimizer=adam(config),
@@ -80,7 +100,14 @@ def add_wgan_flags(parser: argparse.ArgumentParser) -> None:
     wgan = parser.add_argument_group("WGAN-GP")
     wgan.add_argument("--n-critic", type=positive_int, help="critic updates per generator update (default: 5)")
     wgan.add_argument("--gp-weight", type=positive_float, help="gradient penalty weight lambda (default: 10)")
-    wgan.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")
+    wgan.add_argument(
+        "--class-weight", type=float, help="weight of the generator's class cross-entropy term (default: 1)"
+    )
+    wgan.add_argument(
+        "--critic-class-weight",
+        type=float,
+        help="weight of the critic's class cross-entropy terms (default: --class-weight)",
+    )
     wgan.add_argument(
         "--fake-class-loss",
         action=argparse.BooleanOptionalAction,
@@ -88,6 +115,7 @@ def add_wgan_flags(parser: argparse.ArgumentParser) -> None:
         "(default: on; off with --creative, whose critic learns styles from real art only)",
     )
     wgan.add_argument("--filters", type=positive_int, help="convolution filters in both networks (default: 128)")
+    add_arch_flag(wgan)
     add_art_flags(parser)
 
 
@@ -114,8 +142,7 @@ def main(argv=None):
     parser = build_parser(SCRIPT + ".py", __doc__)
     add_wgan_flags(parser)
     config, given = parse_config(parser, argv, paper_defaults)
-    if config.get("fake_class_loss") is None:
-        config["fake_class_loss"] = config.get("creative", "off") == "off"
+    config["fake_class_loss"] = fake_class_loss(config)
     if config.get("critic_weights") and not os.path.isfile(config["critic_weights"]):
         parser.error(f"--critic-weights {config['critic_weights']} is not a file")
     from training.experiment import run_experiment  # TensorFlow loads here, after the flags are checked

@@ -40,7 +40,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         if (epoch + 1) % self.every:
             logs.update(dict.fromkeys(log_keys(), float("nan")))
             return
-        result = measure(generator_sampler(self.model.generator, self.seed), self.classifier, self.reference)
+        result = measure(generator_sampler(self.model.sample_generator(), self.seed), self.classifier, self.reference)
         logs.update({PREFIX + name: float(value) for name, value in result.figures.items()})
 
 

@@ -29,3 +29,28 @@ def resolution_plan(image_size: int) -> tuple[int, int]:
 def stage_filters(base_filters: int, stages: int, cap: int = 512) -> list[int]:
     """Filters per stage, from the finest resolution to the coarsest: 64, 128, 256, ..."""
     return [min(base_filters * 2**i, cap) for i in range(stages)]
+
+
+PAPER_STAGES = 3  # the paper's WGAN-GP generator: three up-blocks (8 -> 64, 4 -> 32); two at 28 px (7 -> 28)
+MIN_BASE_SIZE = 4
+
+
+def paper_generator_plan(image_size: int) -> tuple[int, int]:
+    """``(base_size, stages)`` of the paper's ResNet generator: up to three doublings from a base of 4 or more.
+
+    28 -> (7, 2), 32 -> (4, 3), 64 -> (8, 3) as in the paper's code; larger
+    images take more doublings until the base is at most 8 (128 -> (8, 4)).
+    """
+    size, stages = image_size, 0
+    while size % 2 == 0 and size // 2 >= MIN_BASE_SIZE and (stages < PAPER_STAGES or size > 8):
+        size //= 2
+        stages += 1
+    if stages == 0:
+        raise DataError(f"image size {image_size} is too small or odd for the paper's generator; use e.g. 28, 32 or 64")
+    return size, stages
+
+
+def check_paper_critic_size(image_size: int) -> None:
+    """The paper's critic halves the image twice before its identity blocks."""
+    if image_size % 4 or image_size < 8:
+        raise DataError(f"image size {image_size} must be a multiple of 4 (8 or more) for the paper's critic")

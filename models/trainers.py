@@ -29,6 +29,7 @@ from losses import (
 from models import noise
 
 CREATIVE_MODES = ("off", "can", "damped")
+EMA_WARMUP = 10  # the average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps
 MIX_DRAW = 128  # noise draws from here on pick the mixed conditions of a step (two per use)
 
 
@@ -61,6 +62,51 @@ def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
     optimizer.apply_gradients(zip(gradients, variables, strict=True))
 
 
+class GeneratorAverage:
+    """An exponential moving average of the generator's weights (as BigGAN and StyleGAN sample from).
+
+    A GAN generator's weights keep moving around an equilibrium; their
+    average draws cleaner samples than the weights of any one step. After
+    every generator update, average <- d * average + (1 - d) * weights with
+    d = min(decay, (1 + t) / (10 + t)) at generator step t: TensorFlow's
+    ExponentialMovingAverage warm-up, so a short run's average is not held
+    back by its random initial weights (Keras optimizers' ``use_ema`` has no
+    warm-up). The averages are float32 variables (the generator's variables
+    are float32 under every precision policy) that every replica updates to
+    the same value, saved and restored with the optimizer state, so
+    ``--resume`` continues them exactly. BatchNorm's moving statistics are
+    not averaged: the averaged network takes the raw generator's.
+    """
+
+    def __init__(self, generator, decay: float):
+        self.decay = float(decay)
+        self.generator = generator
+        self.averages = [
+            keras.Variable(variable.numpy(), trainable=False, aggregation="only_first_replica", name=f"ema_{index:04d}")
+            for index, variable in enumerate(generator.trainable_variables)
+        ]
+        self._model = None
+
+    def update(self, step) -> None:
+        """Move the averages towards the weights after generator update number ``step`` (1-based)."""
+        t = tf.cast(step, tf.float32)
+        decay = tf.minimum(self.decay, (1.0 + t) / (EMA_WARMUP + t))
+        for average, variable in zip(self.averages, self.generator.trainable_variables, strict=True):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(variable.value, tf.float32))
+
+    def model(self) -> keras.Model:
+        """A plain generator network holding the averaged weights (and the raw one's BatchNorm statistics)."""
+        if self._model is None:
+            self._model = keras.models.clone_model(self.generator)
+        for target, average in zip(self._model.trainable_variables, self.averages, strict=True):
+            target.assign(average.numpy())
+        for target, source in zip(
+            self._model.non_trainable_variables, self.generator.non_trainable_variables, strict=True
+        ):
+            target.assign(source.numpy())
+        return self._model
+
+
 class ConditionalGAN(keras.Model):
     """What every conditional GAN trainer shares: the two networks, optimizers, noise, trackers."""
 
@@ -68,10 +114,18 @@ class ConditionalGAN(keras.Model):
     metric_names: tuple[str, ...] = ()
 
     def __init__(
-        self, generator, discriminator, latent_dim: int, seed: int | None = None, mix_fraction: float = 0.0, **kwargs
+        self,
+        generator,
+        discriminator,
+        latent_dim: int,
+        seed: int | None = None,
+        mix_fraction: float = 0.0,
+        ema_decay: float = 0.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.generator = generator
+        self.generator_average = GeneratorAverage(generator, ema_decay) if ema_decay > 0 else None
         self.discriminator = discriminator
         self.latent_dim = latent_dim
         self.seed = int(seed or 0)
@@ -115,11 +169,35 @@ class ConditionalGAN(keras.Model):
         return noise.mixed_conditions(self.seed, step, MIX_DRAW + 2 * use, labels, self.mix_fraction)
 
     def networks(self) -> dict:
-        """The models a checkpoint saves as .h5, by role."""
+        """The trained models, by role: what a checkpoint restores."""
         return {"generator": self.generator, self.discriminator_role: self.discriminator}
+
+    def saved_networks(self) -> dict:
+        """The models a checkpoint saves as .h5, by role: the trained ones and the averaged generator."""
+        saved = self.networks()
+        if self.generator_average is not None:
+            saved["generator_ema"] = self.generator_average.model()
+        return saved
+
+    def sample_generator(self) -> keras.Model:
+        """The generator that sample grids and evaluations draw from: the averaged one when there is one."""
+        return self.generator_average.model() if self.generator_average is not None else self.generator
 
     def optimizers(self) -> dict:
         return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}
+
+    def state_variables(self) -> dict:
+        """Everything besides the networks' weights that resuming must restore, by name."""
+        state = {f"{role}_optimizer": optimizer.variables for role, optimizer in self.optimizers().items()}
+        if self.generator_average is not None:
+            state["generator_ema"] = self.generator_average.averages
+        return state
+
+    def apply_generator_gradients(self, tape, scaled_loss) -> None:
+        """The generator's update, then the weight average's (one per generator step)."""
+        self.apply_gradients(self.g_optimizer, tape, scaled_loss, self.generator.trainable_variables)
+        if self.generator_average is not None:
+            self.generator_average.update(self.g_optimizer.iterations)
 
     def build_optimizers(self) -> None:
         """Create optimizer slots now, not lazily inside a graph loop; a checkpoint restores into them."""
@@ -181,7 +259,7 @@ class ConditionalDCGAN(ConditionalGAN):
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(g_loss)
-        self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
+        self.apply_generator_gradients(tape, scaled)
 
         return self.record(
             d_loss=d_loss,
@@ -227,6 +305,7 @@ class ConditionalWGANGP(ConditionalGAN):
         n_critic: int = 5,
         gp_weight: float = 10.0,
         class_weight: float = 1.0,
+        critic_class_weight: float | None = None,
         fake_class_loss: bool = True,
         creative: str = "off",
         ambiguity_weight: float = 1.0,
@@ -239,6 +318,7 @@ class ConditionalWGANGP(ConditionalGAN):
         self.n_critic = n_critic
         self.gp_weight = gp_weight
         self.class_weight = class_weight
+        self.critic_class_weight = class_weight if critic_class_weight is None else critic_class_weight
         self.fake_class_loss = fake_class_loss
         self.creative = creative
         self.ambiguity_weight = ambiguity_weight
@@ -266,7 +346,7 @@ class ConditionalWGANGP(ConditionalGAN):
             class_loss = class_cross_entropy(labels, real_class)
             if self.fake_class_loss:
                 class_loss += class_cross_entropy(condition, fake_class)
-            loss = -wasserstein + self.gp_weight * penalty + self.class_weight * class_loss
+            loss = -wasserstein + self.gp_weight * penalty + self.critic_class_weight * class_loss
             scaled = self.d_optimizer.scale_loss(loss)
         self.apply_gradients(self.d_optimizer, tape, scaled, self.critic.trainable_variables)
         self.record(
@@ -284,7 +364,7 @@ class ConditionalWGANGP(ConditionalGAN):
             fake_score, fake_class = self.critic(fake, training=True)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(loss)
-        self.apply_gradients(self.g_optimizer, tape, scaled, self.generator.trainable_variables)
+        self.apply_generator_gradients(tape, scaled)
         return self.record(
             g_loss=loss,
             fake_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only

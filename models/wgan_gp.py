@@ -1,34 +1,106 @@
 """The paper's conditional WGAN-GP networks: residual generator, layer-normalised residual critic.
 
+Two architectures, by ``arch``:
+
+- ``paper`` (the default): the ArtGan code's networks. Critic at 64 px:
+  Conv3x3-ReLU-AvgPool-Conv3x3 (+ AvgPool, 1x1 shortcut) to 32x32,
+  norm-ReLU-Conv-norm-ReLU-AvgPool-Conv (+ AvgPool shortcut) to 16x16, two
+  identity-shortcut blocks at 16x16, ReLU, global average pool. Generator:
+  Dense to 8x8, three residual up-blocks to 64x64.
+- ``deep``: four downsampling blocks to 4x4 (a 3x3 convolution at full
+  resolution in the first) and four up-blocks from 4x4: about twice the
+  critic's FLOPs for no measured gain (BENCHMARKS.md).
+
 The critic has no batch statistics anywhere (layer normalisation where a
 ResNet has BatchNorm): the gradient penalty is a per-sample quantity, and
 BatchNorm would make each sample's score depend on the rest of the batch.
-Blocks are small functions composed into networks, as in the WGAN-GP
-authors' ``gan_cifar_resnet.py``; standard Keras layers only.
+Every up-block doubles with a Conv2DTranspose whose kernel (4) is a multiple
+of its stride (2), so each output pixel gets the same number of kernel taps
+(no checkerboard), and its shortcut is a nearest-neighbour UpSampling2D that
+reaches every output pixel. Blocks are small functions composed into
+networks, as in the WGAN-GP authors' ``gan_cifar_resnet.py``; standard Keras
+layers only.
 """
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from models.dcgan import generator_inputs
-from models.layout import resolution_plan
+from models.layout import check_paper_critic_size, paper_generator_plan, resolution_plan
 
-FILTERS = 128  # the paper's critic width
+FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
+UP_KERNEL = 4  # a multiple of the stride: even overlaps (Odena et al. 2016)
+ARCHS = ("paper", "deep")
+CONDITIONINGS = ("concat", "global")
+
+
+def check_arch(arch: str) -> None:
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+
+
+def up_shortcut(x, filters: int, name: str):
+    """Nearest-neighbour doubling (every output pixel gets its input's value), then 1x1 where channels change."""
+    shortcut = layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
+    if x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(shortcut)
+    return shortcut
+
+
+def upsample_then_convolve_kernel(kernel_3x3: np.ndarray) -> np.ndarray:
+    """The 4x4 stride-2 transposed-convolution kernel equal to nearest-neighbour doubling then ``kernel_3x3``.
+
+    Both kernels as (h, w, ...) arrays, "same" padding on both sides.
+
+    Doubling repeats each pixel over a 2x2 cell, so the combined kernel is
+    the 3x3 one summed over the four shifts of that cell. Every output
+    position then sees the same total weight: no fixed pixel grid, whatever
+    the random draw (a freshly drawn 4x4 kernel gives each of the four
+    positions of a 2x2 cell its own sub-kernel, hence its own mean).
+    """
+    height, width = kernel_3x3.shape[:2]
+    combined = np.zeros((height + 1, width + 1, *kernel_3x3.shape[2:]), kernel_3x3.dtype)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            combined[dy : dy + height, dx : dx + width] += kernel_3x3
+    return combined[::-1, ::-1]  # a transposed convolution scatters: its taps run the other way
+
+
+def start_as_upsample_and_convolve(generator: keras.Model) -> None:
+    """Initialise every up-block's transposed convolution as the paper's UpSampling2D + Conv3x3.
+
+    The paper's up-block doubles by nearest neighbours, then convolves; the
+    4x4 stride-2 Conv2DTranspose computes exactly that for the kernel made by
+    ``upsample_then_convolve_kernel`` from a Glorot 3x3 draw, and training
+    is free to move on from there. Done on the weights, not by a custom
+    initializer, so the saved model needs no project code to reload.
+    """
+    for layer in generator.layers:
+        if isinstance(layer, layers.Conv2DTranspose) and layer.name.endswith("_deconv"):
+            height, width, filters, channels = layer.kernel.shape
+            # Conv2DTranspose keeps its kernel as (h, w, out, in): a Glorot draw of a 3x3 conv of that fan
+            draw = keras.initializers.GlorotUniform()((KERNEL, KERNEL, channels, filters))
+            kernel = np.transpose(np.asarray(draw), (0, 1, 3, 2))
+            layer.kernel.assign(upsample_then_convolve_kernel(kernel))
+
+
+def up_convolution(x, filters: int, name: str):
+    """BN-ReLU-Conv2DTranspose(4x4, stride 2)-BN: the doubling half of an up-block."""
+    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2DTranspose(filters, UP_KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
+    return layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
 
 
 def residual_up_block(x, filters: int, name: str):
-    """BN-ReLU-Conv2DTranspose(stride 2)-BN-ReLU-Conv, plus a learned 1x1 stride-2 shortcut."""
-    shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
-    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
-    y = layers.ReLU(name=f"{name}_relu1")(y)
-    y = layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
-    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
-    y = layers.ReLU(name=f"{name}_relu2")(y)
+    """The paper's up-block, its doubling done by a transposed convolution: BN-ReLU-Deconv-BN-ReLU-Conv + shortcut."""
+    y = layers.ReLU(name=f"{name}_relu2")(up_convolution(x, filters, name))
     y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
-    return layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.Add(name=f"{name}_add")([up_shortcut(x, filters, name), y])
 
 
 def condition_map(condition, like, filters: int, name: str):
@@ -48,13 +120,9 @@ def gated_up_block(x, condition, filters: int, name: str):
 
     out = sigmoid(a + c1) * tanh(b + c2), with a, b the two halves of the
     block's features (two convolutions) and c1, c2 projections of the
-    condition; plus the same 1x1 stride-2 shortcut as the plain block.
+    condition; plus the same shortcut as the plain block.
     """
-    shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
-    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
-    y = layers.ReLU(name=f"{name}_relu1")(y)
-    y = layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
-    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
+    y = up_convolution(x, filters, name)
     a = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_a")(y)
     b = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_b")(y)
     c1 = condition_map(condition, a, filters, f"{name}_cond1")
@@ -62,7 +130,7 @@ def gated_up_block(x, condition, filters: int, name: str):
     gate = layers.Activation("sigmoid", name=f"{name}_gate")(layers.Add(name=f"{name}_a_c1")([a, c1]))
     signal = layers.Activation("tanh", name=f"{name}_signal")(layers.Add(name=f"{name}_b_c2")([b, c2]))
     y = layers.Multiply(name=f"{name}_gated")([gate, signal])
-    return layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.Add(name=f"{name}_add")([up_shortcut(x, filters, name), y])
 
 
 def layer_norm(name: str):
@@ -76,12 +144,42 @@ def layer_norm(name: str):
     return layers.GroupNormalization(groups=1, epsilon=1e-5, name=name)
 
 
-def residual_down_block(x, filters: int, name: str, first: bool = False):
-    """(LN-ReLU-)Conv-LN-ReLU-Conv-AvgPool, plus an AvgPool-1x1 shortcut.
+def norm_relu_conv(x, filters: int, name: str, pool: bool = False):
+    """LN-ReLU(-AvgPool)-Conv3x3, the unit of every critic block after the first."""
+    y = layer_norm(f"{name}_ln")(x)
+    y = layers.ReLU(name=f"{name}_relu")(y)
+    if pool:
+        y = layers.AveragePooling2D(2, name=f"{name}_pool")(y)
+    return layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
 
-    The first block sees raw pixels, so it starts with a convolution rather
-    than a normalisation (the WGAN-GP code's "optimized" first block).
-    """
+
+def first_down_block(x, filters: int, name: str):
+    """Conv-ReLU-AvgPool-Conv plus AvgPool-1x1: pooling before the second convolution, as the paper's code does."""
+    shortcut = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
+    shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(shortcut)
+    y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv1")(x)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.AveragePooling2D(2, name=f"{name}_pool")(y)
+    y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv2")(y)
+    return layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def pooled_down_block(x, filters: int, name: str):
+    """LN-ReLU-Conv, LN-ReLU-AvgPool-Conv, plus an AvgPool shortcut (same width: no 1x1)."""
+    shortcut = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
+    y = norm_relu_conv(x, filters, f"{name}_1")
+    y = norm_relu_conv(y, filters, f"{name}_2", pool=True)
+    return layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def identity_block(x, filters: int, name: str):
+    y = norm_relu_conv(x, filters, f"{name}_1")
+    y = norm_relu_conv(y, filters, f"{name}_2")
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+def residual_down_block(x, filters: int, name: str, first: bool = False):
+    """The ``deep`` critic's block: (LN-ReLU-)Conv-LN-ReLU-Conv-AvgPool, plus an AvgPool-1x1 shortcut."""
     shortcut = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
     shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(shortcut)
     y = x
@@ -96,16 +194,23 @@ def residual_down_block(x, filters: int, name: str, first: bool = False):
     return layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-CONDITIONINGS = ("concat", "global")
+def generator_plan(image_size: int, arch: str) -> tuple[int, int]:
+    check_arch(arch)
+    return paper_generator_plan(image_size) if arch == "paper" else resolution_plan(image_size)
 
 
 def build_wgan_generator(
-    image_shape, num_classes: int, latent_dim: int = 100, filters: int = FILTERS, conditioning: str = "concat"
+    image_shape,
+    num_classes: int,
+    latent_dim: int = 100,
+    filters: int = FILTERS,
+    conditioning: str = "concat",
+    arch: str = "paper",
 ):
     """``concat``: the condition enters once, with z (the paper); ``global``: also in every up-block."""
     if conditioning not in CONDITIONINGS:
         raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
-    base, stages = resolution_plan(image_shape[0])
+    base, stages = generator_plan(image_shape[0], arch)
     z, condition = generator_inputs(latent_dim, num_classes)
     x = layers.Concatenate(name="z_and_condition")([z, condition])
     x = layers.Dense(base * base * filters, name="project")(x)
@@ -119,16 +224,32 @@ def build_wgan_generator(
     x = layers.ReLU(name="out_relu")(x)
     x = layers.Conv2D(image_shape[-1], KERNEL, padding="same", name="to_image")(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
-    return keras.Model([z, condition], image, name="generator")
+    generator = keras.Model([z, condition], image, name="generator")
+    start_as_upsample_and_convolve(generator)
+    return generator
 
 
-def build_wgan_critic(image_shape, num_classes: int, filters: int = FILTERS):
-    _, stages = resolution_plan(image_shape[0])
-    image = keras.Input(tuple(image_shape), name="image")
+def paper_critic_trunk(image, filters: int):
+    check_paper_critic_size(image.shape[1])
+    x = first_down_block(image, filters, "down1")
+    x = pooled_down_block(x, filters, "down2")
+    x = identity_block(x, filters, "res3")
+    return identity_block(x, filters, "res4")
+
+
+def deep_critic_trunk(image, filters: int):
+    _, stages = resolution_plan(image.shape[1])
     x = image
     for stage in range(1, stages + 1):
         x = residual_down_block(x, filters, f"down{stage}", first=stage == 1)
-    x = layers.ReLU(name="out_relu")(x)
+    return x
+
+
+def build_wgan_critic(image_shape, num_classes: int, filters: int = FILTERS, arch: str = "paper"):
+    check_arch(arch)
+    image = keras.Input(tuple(image_shape), name="image")
+    trunk = paper_critic_trunk if arch == "paper" else deep_critic_trunk
+    x = layers.ReLU(name="out_relu")(trunk(image, filters))
     features = layers.GlobalAveragePooling2D(name="features")(x)
     score = layers.Dense(1, dtype="float32", name="score")(features)
     class_logits = layers.Dense(num_classes, dtype="float32", name="class_logits")(features)

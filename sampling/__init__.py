@@ -13,6 +13,7 @@ from sampling.grids import (
 )
 from sampling.render import grid_pixel_size, render_grid, save_grid, show_picture
 from sampling.source import (
+    choose_generator,
     class_names,
     generator_sizes,
     latest_generator,
@@ -26,6 +27,7 @@ __all__ = [
     "GRID_KINDS",
     "LabelledGrid",
     "MIX_MODES",
+    "choose_generator",
     "class_grid",
     "class_names",
     "draw",

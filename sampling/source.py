@@ -15,6 +15,29 @@ from data.errors import DataError
 log = logging.getLogger(__name__)
 
 GENERATOR_INPUTS = ("z", "condition")
+RAW_PREFIX, AVERAGED_PREFIX = "generator_", "generator_ema_"
+
+
+def averaged_twin(path) -> Path | None:
+    """``generator_ema_<tag>.h5`` beside a ``generator_<tag>.h5`` checkpoint, when the run saved one."""
+    path = Path(path)
+    if not path.name.startswith(RAW_PREFIX) or path.name.startswith(AVERAGED_PREFIX):
+        return None
+    twin = path.with_name(AVERAGED_PREFIX + path.name[len(RAW_PREFIX) :])
+    return twin if twin.is_file() else None
+
+
+def choose_generator(path, raw: bool = False) -> Path:
+    """The weight-averaged twin of a generator checkpoint when there is one (unless ``raw``), else the file itself.
+
+    The average of the generator's weights draws cleaner samples than the
+    weights of its last step, so viewers show it by default and say so.
+    """
+    twin = None if raw else averaged_twin(path)
+    if twin is not None:
+        log.info("using the weight-averaged generator %s (--raw-generator: %s)", twin.name, Path(path).name)
+        return twin
+    return Path(path)
 
 
 def load_generator(path):
@@ -101,8 +124,8 @@ def newest_run(runs_dir="runs") -> Path:
     return max(runs, key=last_write)
 
 
-def latest_generator(run_dir) -> Path:
-    """The generator .h5 of a run's last complete checkpoint."""
+def latest_generator(run_dir, raw: bool = False) -> Path:
+    """The generator .h5 of a run's last complete checkpoint: its weight average unless ``raw``."""
     from training.checkpoints import complete_checkpoints, network_path
     from training.experiment import RunDirectory
 
@@ -110,4 +133,4 @@ def latest_generator(run_dir) -> Path:
     positions = complete_checkpoints(run.checkpoints)
     if not positions:
         raise DataError(f"{run.checkpoints} holds no complete checkpoint yet")
-    return network_path(run.checkpoints, "generator", positions[-1])
+    return choose_generator(network_path(run.checkpoints, "generator", positions[-1]), raw)

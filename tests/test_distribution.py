@@ -24,7 +24,7 @@ import train_dcgan, train_wgan_gp
 which = sys.argv[1]
 script = train_dcgan if which == "dcgan" else train_wgan_gp
 config = {**script.paper_defaults("digits"), "latent_dim": 8, "seed": 7, "jit": False, "epochs": 1,
-          "steps_per_epoch_actual": 1, "mixed_precision": None, "mix_fraction": 0.5}
+          "steps_per_epoch_actual": 1, "mixed_precision": None, "mix_fraction": 0.5, "ema_decay": 0.5}
 if which == "wgan":
     config.update(filters=8, n_critic=2, fake_class_loss=True)
 shape, classes, batch = (16, 16, 1), 3, 8
@@ -45,7 +45,9 @@ def one_step(strategy, initial=None):
                 network.set_weights(weights)
     before = [network.get_weights() for network in trainer.networks().values()]
     history = trainer.fit(stream, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
-    return before, [network.get_weights() for network in trainer.networks().values()], history.history
+    after = [network.get_weights() for network in trainer.saved_networks().values()]  # the weight average too
+    assert len(after) == 3
+    return before, after, history.history
 
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 start, single, single_logs = one_step(tf.distribute.get_strategy())

@@ -86,7 +86,7 @@ class SampleGrid(keras.callbacks.Callback):
     def grid(self, epoch) -> tuple[np.ndarray, str]:
         """The epoch's class grid and its title."""
         k = len(self.class_names)
-        return class_grid(self.model.generator, list(range(k)), self.noise, k), f"epoch {epoch_number(epoch)}"
+        return class_grid(self.model.sample_generator(), list(range(k)), self.noise, k), f"epoch {epoch_number(epoch)}"
 
     def on_epoch_end(self, epoch, logs=None):
         images, title = self.grid(epoch)
@@ -182,7 +182,7 @@ class Checkpoint(keras.callbacks.Callback):
 
     def save(self, position: Position) -> None:
         save_checkpoint(self.model, self.directory, position)
-        prune_checkpoints(self.directory, self.model.networks(), self.keep)
+        prune_checkpoints(self.directory, self.model.saved_networks(), self.keep)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch

@@ -1,7 +1,9 @@
 """Checkpoint I/O: plain .h5 networks plus a small state file that makes resuming exact.
 
 A checkpoint at the end of epoch N is ``<role>_epoch_NNN.h5`` for each network
-and ``state_epoch_NNN.npz`` (optimizer slots and step counters; training
+(``generator``, ``generator_ema`` when the weight average is on, and
+``discriminator`` or ``critic``) and ``state_epoch_NNN.npz`` (optimizer slots,
+step counters and the generator's weight average; training
 noise is a function of the seed and the step counter, see models/noise.py).
 One taken S steps into epoch N (``--checkpoint-every``) carries the suffix
 ``_step_SSSSSS``. Every file is written to a temporary name and
@@ -98,9 +100,9 @@ def load_network(path) -> keras.Model:
 
 def _state_arrays(trainer) -> dict[str, np.ndarray]:
     arrays = {}
-    for role, optimizer in trainer.optimizers().items():
-        for index, variable in enumerate(optimizer.variables):
-            arrays[f"{role}_optimizer/{index:04d}"] = np.asarray(variable.numpy())
+    for group, variables in trainer.state_variables().items():
+        for index, variable in enumerate(variables):
+            arrays[f"{group}/{index:04d}"] = np.asarray(variable.numpy())
     return arrays
 
 
@@ -108,7 +110,7 @@ def save_checkpoint(trainer, checkpoint_dir, position: Position | int) -> None:
     position = position if isinstance(position, Position) else Position(position)
     checkpoint_dir = Path(checkpoint_dir)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    for role, network in trainer.networks().items():
+    for role, network in trainer.saved_networks().items():
         save_network(network, network_path(checkpoint_dir, role, position))
     final = state_path(checkpoint_dir, position)
     tmp = final.with_name(f".{final.stem}.partial.npz")
@@ -175,12 +177,12 @@ def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> Non
         path = network_path(checkpoint_dir, role, position)
         copy_weights(load_network(path), network, path)
     with np.load(state_path(checkpoint_dir, position)) as state:
-        for role, optimizer in trainer.optimizers().items():
-            keys = sorted(k for k in state.files if k.startswith(f"{role}_optimizer/"))
-            if len(keys) != len(optimizer.variables):
+        for group, variables in trainer.state_variables().items():
+            keys = sorted(k for k in state.files if k.startswith(f"{group}/"))
+            if len(keys) != len(variables):
                 raise DataError(
-                    f"the checkpoint at {position} has {len(keys)} {role} optimizer variables, "
-                    f"this run's optimizer has {len(optimizer.variables)}"
+                    f"the checkpoint at {position} has {len(keys)} {group.replace('_', ' ')} variables, "
+                    f"this run has {len(variables)}"
                 )
-            for key, variable in zip(keys, optimizer.variables, strict=True):
+            for key, variable in zip(keys, variables, strict=True):
                 variable.assign(state[key])

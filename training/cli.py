@@ -69,6 +69,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     add_data_flags(parser)
     add_training_flags(parser)
     add_mixing_flag(parser)
+    add_ema_flag(parser)
     add_run_flags(parser)
     return parser
 
@@ -139,6 +140,25 @@ def add_mixing_flag(parser: argparse.ArgumentParser) -> None:
         type=unit_interval,
         help="fraction of the generator's training conditions drawn as blends (e_i + e_j) / 2 of two classes, "
         "so that mixed conditions at sampling time are not new to it (default: 0, the paper)",
+    )
+
+
+def add_ema_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ema-decay",
+        type=unit_float,
+        help="decay of the generator's exponential weight average, saved as generator_ema_*.h5 and used for "
+        "the sample grids (default: 0.999; 0 turns it off)",
+    )
+
+
+def add_arch_flag(group) -> None:
+    group.add_argument(
+        "--arch",
+        choices=("paper", "deep"),
+        help="'paper': the ArtGan code's ResNets (critic downsamples twice, to a quarter of the image; "
+        "generator from an 8x8 map at 64 px), the default; 'deep': critic down to 4x4, generator from 4x4 "
+        "(about 2x the critic's FLOPs)",
     )
 
 
@@ -228,6 +248,7 @@ COMMON_DEFAULTS = {
     "steps_per_epoch": None,
     "latent_dim": 100,
     "mix_fraction": 0.0,
+    "ema_decay": 0.999,
     "seed": None,
     "out": None,
     "resume": False,

@@ -226,7 +226,7 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         callbacks += run_directory_callbacks(run, config, data, steps, position)
     run_epochs(trainer, data, config, position, callbacks)
     if chief:
-        write_mixing_matrix(trainer.generator, config, run)
+        write_mixing_matrix(trainer.sample_generator(), config, run)
         log.info("done: %s", run.root)
     else:
         log.info("done (a worker: the chief writes %s)", run.root)

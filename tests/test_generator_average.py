@@ -1,0 +1,118 @@
+"""The generator's weight average: its warm-up formula, what checkpoints hold, resume, and the viewers."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.trainers import EMA_WARMUP
+from sampling.source import choose_generator
+from tests.conftest import run_script, tiny_digits
+from train_dcgan import build_trainer as build_dcgan
+from train_wgan_gp import build_trainer as build_wgan
+
+CONFIG = {"latent_dim": 4, "seed": 3, "jit": False, "lr": 1e-2, "beta1": 0.5, "beta2": 0.9, "mixed_precision": None}
+WGAN = {"filters": 4, "n_critic": 1, "gp_weight": 10.0, "class_weight": 1.0, "fake_class_loss": True,
+        "conditioning": "concat", "creative": "off", "ambiguity_weight": 1.0, "damping": 0.5,
+        "critic_weights": None}  # fmt: skip
+
+
+def batches(which, count, rng):
+    group = (1,) if which == "wgan" else ()
+    images = rng.uniform(-1, 1, (count, 4, *group, 8, 8, 1)).astype("f")
+    conditions = np.eye(2, dtype="f")[rng.integers(0, 2, (count, 4, *group))]
+    return [(tf.constant(x), tf.constant(c)) for x, c in zip(images, conditions, strict=True)]
+
+
+def build(which, decay, policy="float32"):
+    keras.config.set_dtype_policy(policy)
+    try:
+        if which == "wgan":
+            return build_wgan({**CONFIG, **WGAN, "ema_decay": decay}, (8, 8, 1), 2)
+        return build_dcgan({**CONFIG, "class_weight": 1.0, "ema_decay": decay}, (8, 8, 1), 2)
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("which", ["dcgan", "wgan"])
+def test_average_follows_the_warmed_up_decay_after_every_generator_step(which):
+    decay = 0.6
+    trainer = build(which, decay)
+    average = [v.numpy() for v in trainer.generator.trainable_variables]
+    for step, batch in enumerate(batches(which, 4, np.random.default_rng(0)), start=1):
+        trainer.train_step(batch)
+        d = min(decay, (1 + step) / (EMA_WARMUP + step))
+        raw = trainer.generator.trainable_variables
+        average = [d * a + (1 - d) * v.numpy() for a, v in zip(average, raw, strict=True)]
+    averaged = trainer.sample_generator()
+    assert averaged is not trainer.generator
+    for got, want, raw in zip(
+        averaged.trainable_variables, average, trainer.generator.trainable_variables, strict=True
+    ):
+        assert np.allclose(got.numpy(), want, atol=1e-6)
+        assert not np.allclose(got.numpy(), raw.numpy())  # an average, not a copy of the last step
+    for got, raw in zip(averaged.non_trainable_variables, trainer.generator.non_trainable_variables, strict=True):
+        assert np.array_equal(got.numpy(), raw.numpy())  # BatchNorm statistics come from the raw generator
+
+
+def test_decay_zero_keeps_no_average():
+    trainer = build("dcgan", 0.0)
+    assert trainer.sample_generator() is trainer.generator
+    assert set(trainer.saved_networks()) == {"generator", "discriminator"}
+    assert "generator_ema" not in trainer.state_variables()
+
+
+def test_average_stays_float32_under_mixed_precision():
+    trainer = build("wgan", 0.9, "mixed_bfloat16")
+    assert trainer.generator.layers[-2].compute_dtype == "bfloat16"
+    trainer.train_step(batches("wgan", 1, np.random.default_rng(1))[0])
+    averages = trainer.state_variables()["generator_ema"]
+    assert averages and all(v.dtype == "float32" for v in averages)
+    assert all(np.isfinite(v.numpy()).all() for v in averages)
+
+
+def test_viewers_prefer_the_average_and_raw_picks_the_file(tmp_path):
+    raw = tmp_path / "generator_epoch_003.h5"
+    raw.write_bytes(b"")
+    assert choose_generator(raw) == raw  # no average saved
+    twin = tmp_path / "generator_ema_epoch_003.h5"
+    twin.write_bytes(b"")
+    assert choose_generator(raw) == twin
+    assert choose_generator(raw, raw=True) == raw
+    assert choose_generator(twin) == twin
+
+
+RELOAD = """
+import sys, numpy as np, keras
+g = keras.models.load_model(sys.argv[1], compile=False)
+z = np.random.default_rng(0).normal(size=(3, g.inputs[0].shape[1])).astype("float32")
+images = np.asarray(g([z, np.eye(g.inputs[1].shape[1], dtype="float32")[:3]], training=False))
+print(images.shape, float(images.min()), float(images.max()), float(images.std()))
+"""
+
+
+def test_run_saves_an_average_that_reloads_without_project_code_and_feeds_sample_py(tmp_path):
+    out = tmp_path / "run"
+    result = run_script("train_dcgan.py", *tiny_digits(steps=4), "--epochs", "2", "--ema-decay", "0.9", "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((out / "config.json").read_text())["ema_decay"] == 0.9
+    checkpoints = out / "checkpoints"
+    raw, averaged = checkpoints / "generator_epoch_002.h5", checkpoints / "generator_ema_epoch_002.h5"
+    assert averaged.is_file() and (checkpoints / "generator_ema_epoch_001.h5").is_file()
+    script = tmp_path / "reload.py"
+    script.write_text(RELOAD)
+    outputs = []
+    for path in (raw, averaged):
+        reloaded = run_script(script, path, cwd=tmp_path, project=False)
+        assert reloaded.returncode == 0, reloaded.stderr[-3000:]
+        outputs.append(reloaded.stdout.strip().splitlines()[-1])
+    assert outputs[1].startswith("(3, 16, 16, 1)") and outputs[0] != outputs[1]
+    drawn = run_script("sample.py", "--checkpoint", raw, "--grid", "one", "--n", "8", "--out", tmp_path / "a.png")
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    assert "generator_ema_epoch_002.h5" in drawn.stdout and "weight-averaged" in drawn.stderr
+    drawn = run_script(
+        "sample.py", "--checkpoint", raw, "--grid", "one", "--n", "8", "--out", tmp_path / "b.png", "--raw-generator"
+    )
+    assert drawn.returncode == 0 and "generator_epoch_002.h5" in drawn.stdout

@@ -1,0 +1,140 @@
+"""The paper's WGAN-GP networks: their shapes and cost, and up-sampling without a fixed pixel grid."""
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from bench.flops import forward_flops
+from models import wgan_gp
+from models.dcgan import build_dcgan_generator
+from models.layout import paper_generator_plan
+from models.wgan_gp import (
+    ARCHS,
+    build_wgan_critic,
+    build_wgan_generator,
+    residual_up_block,
+    upsample_then_convolve_kernel,
+)
+
+
+@pytest.mark.parametrize("size, plan", [(28, (7, 2)), (32, (4, 3)), (64, (8, 3)), (128, (8, 4))])
+def test_paper_generator_starts_from_the_papers_base_map(size, plan):
+    assert paper_generator_plan(size) == plan
+    generator = build_wgan_generator((size, size, 3), 4, latent_dim=6, filters=8)
+    assert generator.get_layer("to_feature_map").output.shape[1:3] == plan[:1] * 2
+    assert generator.output.shape[1:] == (size, size, 3)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64, 128])
+def test_paper_critic_downsamples_twice_then_keeps_two_identity_blocks(size):
+    critic = build_wgan_critic((size, size, 3), 5, filters=8)
+    pools = [layer for layer in critic.layers if isinstance(layer, layers.AveragePooling2D)]
+    assert {layer.output.shape[1] for layer in pools} == {size // 2, size // 4}
+    assert critic.get_layer("features").input.shape[1:3] == (size // 4, size // 4)
+    for block in ("res3", "res4"):  # identity shortcuts: the block's input is added unchanged
+        add = critic.get_layer(f"{block}_add")
+        assert add.input[0].shape == add.output.shape
+    score, logits = critic(np.zeros((2, size, size, 3), "f"))
+    assert score.shape == (2, 1) and logits.shape == (2, 5)
+
+
+def test_paper_critic_costs_half_the_deep_one_at_64_px():
+    paper = forward_flops(build_wgan_critic((64, 64, 3), 9, filters=128, arch="paper"))
+    deep = forward_flops(build_wgan_critic((64, 64, 3), 9, filters=128, arch="deep"))
+    assert paper == pytest.approx(1.0e9, rel=0.03)  # the ArtGan code's critic: about 1.0 GFLOP per image
+    assert deep > 1.9 * paper
+
+
+def wgan_generators(size=32):
+    for arch in ARCHS:
+        for conditioning in ("concat", "global"):
+            yield build_wgan_generator((size, size, 3), 3, 6, 8, conditioning, arch)
+
+
+def test_every_transposed_convolution_has_a_kernel_divisible_by_its_stride():
+    for generator in [build_dcgan_generator((32, 32, 3), 3, latent_dim=6, filters=8), *wgan_generators()]:
+        deconvs = [layer for layer in generator.layers if isinstance(layer, layers.Conv2DTranspose)]
+        assert deconvs
+        for layer in deconvs:
+            assert all(k % s == 0 for k, s in zip(layer.kernel_size, layer.strides, strict=True)), layer.name
+
+
+def phase_contrast(images) -> float:
+    """Largest over smallest variance among the four (row, column) parities of the pixels.
+
+    A network whose up-sampling treats the four positions of each 2x2 output
+    cell alike gives about 1; one that writes some of them and not others
+    (a sparse shortcut, a 3x3 kernel at stride 2) gives a fixed 2-pixel grid.
+    """
+    images = np.asarray(images, np.float64)
+    variances = [images[:, i::2, j::2].var(axis=(0, 1, 2)).mean() for i in (0, 1) for j in (0, 1)]
+    return max(variances) / min(variances)
+
+
+def sparse_up_block(x, filters, name):
+    """The up-block the project had before: a 1x1 stride-2 transposed shortcut and a 3x3 stride-2 kernel."""
+    shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
+    y = layers.BatchNormalization(name=f"{name}_bn1")(x)
+    y = layers.ReLU()(y)
+    y = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.ReLU()(y)
+    y = layers.Conv2D(filters, 3, padding="same")(y)
+    return layers.Add()([shortcut, y])
+
+
+def block_output(block, seed=0):
+    keras.utils.set_random_seed(seed)
+    features = keras.Input((8, 8, 32))
+    model = keras.Model(features, block(features, 32, "up"))
+    inputs = np.random.default_rng(seed).normal(size=(64, 8, 8, 32)).astype("f")
+    return model(inputs, training=False)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_up_block_leaves_no_fixed_pixel_grid(seed):
+    assert phase_contrast(block_output(residual_up_block, seed)) < 1.15
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_grid_detector_catches_a_sparse_shortcut(seed):
+    assert phase_contrast(block_output(sparse_up_block, seed)) > 1.5
+
+
+def random_images(generator):
+    z = np.random.default_rng(0).normal(size=(64, 6)).astype("f")
+    return generator([z, np.eye(3, dtype="f")[np.arange(64) % 3]], training=False)
+
+
+def test_generators_with_random_weights_draw_no_pixel_grid():
+    for generator in wgan_generators():
+        assert phase_contrast(random_images(generator)) < 1.3
+
+
+def test_a_generator_built_on_the_sparse_block_draws_a_pixel_grid(monkeypatch):
+    monkeypatch.setattr(wgan_gp, "residual_up_block", sparse_up_block)
+    assert phase_contrast(random_images(wgan_gp.build_wgan_generator((32, 32, 3), 3, 6, 8))) > 1.5
+
+
+def test_up_convolution_starts_as_the_papers_upsample_then_convolve():
+    rng = np.random.default_rng(0)
+    kernel_3x3 = rng.normal(size=(3, 3, 5, 4)).astype("f")
+    x = rng.normal(size=(2, 6, 7, 5)).astype("f")
+    convolve = layers.Conv2D(4, 3, padding="same", use_bias=False)
+    convolve.build((None, 12, 14, 5))
+    convolve.kernel.assign(kernel_3x3)
+    deconvolve = layers.Conv2DTranspose(4, 4, strides=2, padding="same", use_bias=False)
+    deconvolve.build((None, 6, 7, 5))
+    deconvolve.kernel.assign(np.transpose(upsample_then_convolve_kernel(kernel_3x3), (0, 1, 3, 2)))
+    expected = convolve(layers.UpSampling2D(2)(x))
+    assert np.allclose(deconvolve(x), expected, atol=1e-5)
+
+
+def test_fresh_generators_give_every_pixel_of_a_cell_the_same_total_weight():
+    for generator in wgan_generators():
+        for layer in generator.layers:
+            if isinstance(layer, layers.Conv2DTranspose):
+                kernel = np.asarray(layer.kernel)
+                sums = [kernel[i::2, j::2].sum(axis=(0, 1)) for i in (0, 1) for j in (0, 1)]
+                assert all(np.allclose(s, sums[0], atol=1e-5) for s in sums), layer.name
