@@ -1,12 +1,15 @@
 """bench/: the FLOP counter is exact on small models, and the throughput script runs and prints a row."""
 
+import importlib.util
+
 import keras
+import pytest
 import tensorflow as tf
 
 from bench.flops import dcgan_iteration_flops, forward_flops, graph_flops, layer_flops, wgan_gp_iteration_flops
 from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from models.trainers import ConditionalDCGAN, ConditionalWGANGP
-from models.wgan_gp import build_wgan_critic, build_wgan_generator
+from models.wgan_gp import ARCHS, build_wgan_critic, build_wgan_generator
 from tests.conftest import ROOT, run_script
 
 
@@ -60,11 +63,12 @@ def test_dcgan_layer_count_agrees_with_the_traced_train_step():
     assert 0.9 * counted < graph_flops(traced) <= counted
 
 
-def test_wgan_gp_layer_count_agrees_with_the_traced_critic_and_generator_steps():
+@pytest.mark.parametrize("arch", ARCHS)
+def test_wgan_gp_layer_count_agrees_with_the_traced_critic_and_generator_steps(arch):
     """Including the gradient penalty's double backward (6 F_D by the convention)."""
     shape, classes, batch = (16, 16, 3), 4, 8
-    generator = build_wgan_generator(shape, classes, latent_dim=8, filters=8)
-    critic = build_wgan_critic(shape, classes, filters=8)
+    generator = build_wgan_generator(shape, classes, latent_dim=8, filters=8, arch=arch)
+    critic = build_wgan_critic(shape, classes, filters=8, arch=arch)
     trainer = compiled(ConditionalWGANGP(generator, critic, latent_dim=8, n_critic=1))
     real, labels = one_batch(batch, 16, 3, classes)
     critic_step = tf.function(lambda r, c: trainer.critic_step(r, c, 0)).get_concrete_function(real, labels)
@@ -83,3 +87,48 @@ def test_throughput_script_prints_a_table_row():
     assert len(rows) == 1, done.stdout
     ms = float(rows[0].split("|")[9].split()[0])
     assert ms > 0
+
+
+def trainable_parameters(model) -> int:
+    return sum(int(tf.size(weight)) for weight in model.trainable_weights)
+
+
+def test_throughput_cases_measure_both_wgan_gp_architectures():
+    from bench.throughput import CASES, paper_config
+
+    for name, arch in (("wgan-64", "paper"), ("wgan-64-torch", "paper"), ("wgan-64-deep", "deep")):
+        config, _, _ = paper_config(CASES[name])
+        assert config["arch"] == arch, name
+        assert config["fake_class_loss"] is None  # train_wgan_gp.build_trainer resolves it
+    assert CASES["wgan-64-deep-torch"].kind == "torch"
+    assert paper_config(CASES["wgan-64-deep-torch"])[0]["arch"] == "deep"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed (bench-only dependency)")
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("size", [16, 32])
+def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(arch, size):
+    """bench/torch_reference.py mirrors models/wgan_gp.py layer for layer, so PyTorch and Keras rows compare."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from bench.torch_reference import WCritic, WGenerator, keras_twin
+
+    shape, classes, latent, filters, batch = (size, size, 3), 4, 8, 8, 2
+    config = {"latent_dim": latent, "filters": filters, "arch": arch}
+    keras_networks = keras_twin(SimpleNamespace(model="wgan"), config, shape, classes)  # what the FLOPs count
+    generator, critic = keras_networks.generator, keras_networks.critic
+    assert any(layer.name == "res4_add" for layer in critic.layers) == (arch == "paper")
+    twin_g = WGenerator(size, 3, classes, latent, filters, arch)
+    twin_d = WCritic(size, 3, classes, filters, arch)
+    assert sum(p.numel() for p in twin_g.parameters()) == trainable_parameters(generator)
+    assert sum(p.numel() for p in twin_d.parameters()) == trainable_parameters(critic)
+    # BatchNorm's moving statistics: non-trainable Keras weights, PyTorch buffers (less the scalar step counters)
+    moving = sum(int(tf.size(weight)) for weight in generator.non_trainable_weights)
+    assert sum(b.numel() for b in twin_g.buffers() if b.dim()) == moving
+    with torch.no_grad():
+        image = twin_g(torch.randn(batch, latent), torch.eye(classes)[:batch])
+        score, logits = twin_d(image)
+    assert tuple(image.shape) == (batch, 3, size, size) and generator.output_shape == (None, size, size, 3)
+    assert tuple(score.shape) == (batch, 1) and tuple(logits.shape) == (batch, classes)
