@@ -187,7 +187,10 @@ def test_tensorboard_logs_scalars_and_the_sample_grid(tiny_run):
 
 
 def test_latest_generator_is_the_last_complete_checkpoint(tiny_run, generator_h5):
-    assert latest_generator(tiny_run) == generator_h5
+    assert latest_generator(tiny_run) == generator_h5.with_name(
+        generator_h5.name.replace("generator_", "generator_ema_")
+    )
+    assert latest_generator(tiny_run, raw=True) == generator_h5
 
 
 def test_tensorboard_without_its_package_is_a_clear_error(monkeypatch):

@@ -86,7 +86,9 @@ class SampleGrid(keras.callbacks.Callback):
     def grid(self, epoch) -> tuple[np.ndarray, str]:
         """The epoch's class grid and its title."""
         k = len(self.class_names)
-        return class_grid(self.model.sample_generator(), list(range(k)), self.noise, k), f"epoch {epoch_number(epoch)}"
+        averaged = self.model.generator_average is not None
+        title = f"epoch {epoch_number(epoch)}" + (", weight average" if averaged else "")
+        return class_grid(self.model.sample_generator(), list(range(k)), self.noise, k), title
 
     def on_epoch_end(self, epoch, logs=None):
         images, title = self.grid(epoch)

@@ -120,9 +120,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=positive_int, help="images per batch (default: 64; 32 for wikiart)")
     train.add_argument("--steps-per-epoch", type=positive_int, help="cap the batches per epoch (quick runs)")
     train.add_argument("--latent-dim", type=positive_int, help="length of the noise vector z (default: 100)")
-    train.add_argument(
-        "--lr", type=positive_float, help="Adam learning rate for both networks (default: 2e-4 DC-GAN, 1e-4 WGAN-GP)"
-    )
+    train.add_argument("--lr", type=positive_float, help="Adam learning rate for both networks (default: 2e-4)")
     train.add_argument("--beta1", type=unit_float, help="Adam beta_1 (default: 0.5 DC-GAN, 0 WGAN-GP)")
     train.add_argument("--beta2", type=unit_float, help="Adam beta_2 (default: 0.999 DC-GAN, 0.9 WGAN-GP)")
     train.add_argument(

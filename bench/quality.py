@@ -1,0 +1,184 @@
+#!/usr/bin/env python
+"""Sample quality of a conditional GAN trained on real MNIST or CIFAR-10 on this machine, and its wall time.
+
+Trains with the training script's own build_trainer and paper defaults
+(through training.experiment.run_experiment, so the run directory is the
+usual one), then evaluates the last checkpoint's generators with
+evaluation/ (the weight average and the raw generator, when the run kept an
+average): conditional accuracy beside the judge's own held-out accuracy,
+mixing fidelity, the Frechet distance in the judge's feature space beside
+its real-vs-real floor, within-class diversity beside real. Figures and
+timings go to the run directory's metrics.json.
+
+Targets on 2 CPU cores (the 10,000 real test images of each dataset):
+- DC-GAN, MNIST: conditional accuracy >= 0.98, mixing mass >= 0.8, under 15 minutes
+  (``--mix-fraction 0.25`` meets the mixing target; the paper's training does not).
+- WGAN-GP, MNIST: conditional accuracy >= 0.97 and Frechet distance <= 3x its floor, under 20 minutes;
+  mixing mass >= 0.8 with ``--mix-fraction``.
+- CIFAR-10: no target; the figures beside the judge's and the real images', under 30 minutes.
+
+  python bench/quality.py                                   # DC-GAN on MNIST, 25 epochs
+  python bench/quality.py --mix-fraction 0.25
+  python bench/quality.py --model wgan-gp --filters 32 --epochs 40 --mixed-precision bfloat16
+  python bench/quality.py --dataset cifar10 --model wgan-gp --filters 64 --epochs 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from training.cli import (  # noqa: E402
+    COMMON_DEFAULTS,
+    OneLineErrorParser,
+    add_ema_flag,
+    add_mixing_flag,
+    positive_float,
+    positive_int,
+    run_cli,
+)
+
+MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
+DATA_DIRS = {"mnist": "mnist", "cifar10": "cifar10"}
+SIZES = {"mnist": 28, "cifar10": 32}
+# (dataset, model) -> minimum conditional accuracy, maximum Frechet distance / floor, minutes
+TARGETS = {
+    ("mnist", "dcgan"): {"conditional_accuracy": 0.98, "mixing_mass": 0.8, "total_minutes": 15.0},
+    ("mnist", "wgan-gp"): {"conditional_accuracy": 0.97, "frechet_ratio": 3.0, "total_minutes": 20.0},
+    ("cifar10", "dcgan"): {"total_minutes": 30.0},
+    ("cifar10", "wgan-gp"): {"total_minutes": 30.0},
+}
+TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
+TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "arch")
+
+
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="bench/quality.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset", choices=sorted(DATA_DIRS), default="mnist", help="default: mnist")
+    parser.add_argument("--model", choices=sorted(MODELS), default="dcgan", help="which trainer (default: dcgan)")
+    parser.add_argument("--data-dir", help="the dataset's files (default: ../shared/data/<dataset>)")
+    parser.add_argument("--epochs", type=positive_int, default=25, help="training budget in epochs (default: 25)")
+    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the script's)")
+    parser.add_argument("--class-weight", type=float, help="weight of the (generator's) class terms")
+    parser.add_argument("--critic-class-weight", type=float, help="WGAN-GP: weight of the critic's class terms")
+    parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
+    parser.add_argument("--filters", type=positive_int, help="WGAN-GP: network width (default: the script's)")
+    parser.add_argument("--arch", choices=("paper", "deep"), help="WGAN-GP networks (default: paper)")
+    add_mixing_flag(parser)
+    add_ema_flag(parser)
+    parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
+    parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
+    parser.add_argument(
+        "--mixed-precision", choices=("bfloat16", "float16"), help="train in mixed precision (default: float32)"
+    )
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, help="XLA (default: Keras's choice)")
+    parser.add_argument("--n", type=positive_int, default=1000, help="generated samples evaluated (default: 1000)")
+    parser.add_argument("--cache-dir", help="decoded images and classifiers (default: ~/.cache/artgan)")
+    parser.add_argument("--out", help="run directory (default: runs/bench_quality-<dataset>-<model>-<timestamp>)")
+    return parser
+
+
+def training_script(model: str):
+    """The training script whose build_trainer and paper defaults the benchmark uses."""
+    return importlib.import_module(MODELS[model])
+
+
+def bench_config(args, script) -> dict:
+    config = dict(COMMON_DEFAULTS)
+    config.update(script.paper_defaults(args.dataset))
+    data_dir = args.data_dir or str(ROOT.parent / "shared" / "data" / DATA_DIRS[args.dataset])
+    config.update(dataset=args.dataset, data_dir=data_dir, epochs=args.epochs, seed=args.seed, quiet=True)
+    config.update(cache_dir=args.cache_dir, eval_every=args.eval_every)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    config["out"] = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
+    for key in TRAINING_FLAGS:
+        if getattr(args, key, None) is not None:
+            config[key] = getattr(args, key)
+    return config
+
+
+def frechet_ratio(figures: dict) -> float:
+    return figures["frechet_distance"] / figures["frechet_floor"]
+
+
+def verdicts(figures: dict, minutes: float, targets: dict) -> list[tuple[str, bool]]:
+    """``(text, met)`` for each target of this dataset and model."""
+    checks = []
+    if "conditional_accuracy" in targets:
+        value, goal = figures["conditional_accuracy"], targets["conditional_accuracy"]
+        checks.append((f"conditional accuracy {value:.4f} (target >= {goal})", value >= goal))
+    if "mixing_mass" in targets:
+        value, goal = figures["mixing_mass"], targets["mixing_mass"]
+        checks.append((f"mixing mass {value:.4f} (target >= {goal})", value >= goal))
+    if "frechet_ratio" in targets:
+        value, goal = frechet_ratio(figures), targets["frechet_ratio"]
+        checks.append((f"Frechet distance {value:.2f}x its floor (target <= {goal}x)", value <= goal))
+    goal = targets["total_minutes"]
+    checks.append((f"wall time {minutes:.1f} min (target < {goal:.0f})", minutes < goal))
+    return checks
+
+
+def checkpoint_generators(run, epochs: int) -> dict:
+    """The last checkpoint's generator files by name: the weight average (when kept) first, then the raw one."""
+    from training.checkpoints import network_path
+
+    files = {"ema": network_path(run.checkpoints, "generator_ema", epochs)}
+    files = {name: path for name, path in files.items() if path.is_file()}
+    files["raw"] = network_path(run.checkpoints, "generator", epochs)
+    return files
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    script = training_script(args.model)
+    config = bench_config(args, script)
+
+    from data import load_images
+    from evaluation.checkpoint import evaluate_generator, load_generator
+    from evaluation.report import format_table, write_report
+    from training.experiment import DEFAULT_CACHE, run_experiment
+
+    started = time.perf_counter()
+    name = f"bench_quality-{args.dataset}-{args.model}"
+    run = run_experiment(config, set(config), name, script.build_trainer)
+    trained = time.perf_counter()
+    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
+    data = load_images(args.dataset, config["data_dir"], SIZES[args.dataset], cache_dir=cache_dir, progress=False)
+    report = {"model": args.model, "run": str(run.root), "epochs": args.epochs, "training_config": config}
+    evaluated = {}
+    for which, path in checkpoint_generators(run, args.epochs).items():
+        evaluated[which] = evaluate_generator(load_generator(path), data, args.dataset, cache_dir, args.n, seed=0)
+        evaluated[which]["checkpoint"] = str(path)
+    finished = time.perf_counter()
+    first = next(iter(evaluated))  # the weight average when there is one: what the viewers draw
+    report.update(evaluated[first], generator=first, generators=evaluated)
+    report.update(
+        training_minutes=(trained - started) / 60,
+        evaluation_minutes=(finished - trained) / 60,
+        total_minutes=(finished - started) / 60,
+    )
+    targets = TARGETS[(args.dataset, args.model)]
+    checks = {which: verdicts(figures, report["total_minutes"], targets) for which, figures in evaluated.items()}
+    report["targets_met"] = {which: all(met for _, met in found) for which, found in checks.items()}
+    write_report(report, run.metrics)
+    for which, figures in evaluated.items():
+        print(f"--- {which} generator ({Path(figures['checkpoint']).name})")
+        print(format_table(figures))
+        met = "all targets met" if report["targets_met"][which] else "targets NOT met"
+        print("; ".join(text for text, _ in checks[which]) + f"; {met}")
+    judge = "cached" if report["classifier"]["from_cache"] else "trained now"
+    minutes = (report["training_minutes"], report["evaluation_minutes"])
+    print(f"training {minutes[0]:.1f} min, evaluation {minutes[1]:.1f} min (classifier {judge})")
+    print(f"wrote {run.metrics}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
