@@ -43,6 +43,8 @@ def one_step(strategy, initial=None):
         if initial is not None:
             for network, weights in zip(trainer.networks().values(), initial):
                 network.set_weights(weights)
+            for average, variable in zip(trainer.generator_average.averages, trainer.generator.trainable_variables):
+                average.assign(variable)  # the average starts from the same weights too
     before = [network.get_weights() for network in trainer.networks().values()]
     history = trainer.fit(stream, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     after = [network.get_weights() for network in trainer.saved_networks().values()]  # the weight average too

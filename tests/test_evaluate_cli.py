@@ -65,14 +65,27 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     result = run_script("evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--cache-dir", cache)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "conditional accuracy" in result.stdout and "FID and Inception Score: not computed" in result.stdout
+    assert "weight-averaged generator generator_ema_epoch_002.h5" in result.stderr  # says which it measures
     metrics = json.loads((tiny_run / "metrics.json").read_text())
-    assert metrics["checkpoint"] == str(checkpoint) and metrics["samples"] == 1797 // 2  # capped at half the data
+    averaged = checkpoint.with_name("generator_ema_epoch_002.h5")
+    assert metrics["checkpoint"] == str(averaged) and metrics["samples"] == 1797 // 2  # capped at half the data
     assert metrics["classifier"]["from_cache"] and metrics["classifier"]["epochs"] == 1  # the cached judge
     assert all(0.0 <= metrics[name] <= 1.0 for name in UNIT_RANGE)
     assert metrics["frechet_distance"] >= 0.0 and metrics["frechet_floor"] >= 0.0
     assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
     assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
     assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
+
+
+def test_evaluate_raw_generator_measures_the_file_given(tiny_run, cache, tmp_path):
+    checkpoint = tiny_run / "checkpoints" / "generator_epoch_002.h5"
+    out = tmp_path / "raw.json"
+    result = run_script(
+        "evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--cache-dir", cache, "--n", "100",
+        "--raw-generator", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(out.read_text())["checkpoint"] == str(checkpoint)
     # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
     last_row = read_log(tiny_run / "log.csv")[-1]
     for column in EVAL_COLUMNS:

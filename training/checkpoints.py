@@ -158,9 +158,9 @@ def remove_partial_files(checkpoint_dir) -> None:
 
 def copy_weights(source: keras.Model, target: keras.Model, path) -> None:
     """Weights from a reloaded network into a freshly built one, with a clear error on mismatch."""
-    got = [tuple(w.shape) for w in source.weights]
-    want = [tuple(w.shape) for w in target.weights]
-    if got != want:
+    got = [tuple(w.shape) for w in source.weights] + [tuple(t.shape) for t in source.inputs]
+    want = [tuple(w.shape) for w in target.weights] + [tuple(t.shape) for t in target.inputs]
+    if got != want:  # inputs too: a fully convolutional critic's weights fit any image size
         raise DataError(
             f"{path} does not fit this run's {target.name}: it takes {_shapes(source.inputs)} and gives "
             f"{_shapes(source.outputs)}, this run's takes {_shapes(target.inputs)} and gives {_shapes(target.outputs)}"
