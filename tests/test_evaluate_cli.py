@@ -75,6 +75,10 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
     assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
     assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
+    # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
+    last_row = read_log(tiny_run / "log.csv")[-1]
+    for column in EVAL_COLUMNS:
+        assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
 
 
 def test_evaluate_raw_generator_measures_the_file_given(tiny_run, cache, tmp_path):
@@ -86,10 +90,6 @@ def test_evaluate_raw_generator_measures_the_file_given(tiny_run, cache, tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(out.read_text())["checkpoint"] == str(checkpoint)
-    # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
-    last_row = read_log(tiny_run / "log.csv")[-1]
-    for column in EVAL_COLUMNS:
-        assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
 
 
 def test_a_checkpoint_of_another_dataset_is_a_one_line_error(tiny_run, cache, tmp_path):
