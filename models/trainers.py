@@ -30,6 +30,7 @@ from models import noise
 
 CREATIVE_MODES = ("off", "can", "damped")
 EMA_WARMUP = 10  # the average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps
+STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 MIX_DRAW = 128  # noise draws from here on pick the mixed conditions of a step (two per use)
 
 
@@ -75,7 +76,9 @@ class GeneratorAverage:
     are float32 under every precision policy) that every replica updates to
     the same value, saved and restored with the optimizer state, so
     ``--resume`` continues them exactly. BatchNorm's moving statistics are
-    not averaged: the averaged network takes the raw generator's.
+    not averaged: the raw generator's belong to the raw weights, so the
+    averaged network measures its own on fixed draws (BigGAN's "standing
+    statistics").
     """
 
     def __init__(self, generator, decay: float):
@@ -95,16 +98,37 @@ class GeneratorAverage:
             average.assign(decay * average + (1.0 - decay) * tf.cast(variable.value, tf.float32))
 
     def model(self) -> keras.Model:
-        """A plain generator network holding the averaged weights (and the raw one's BatchNorm statistics)."""
+        """A plain generator network holding the averaged weights and BatchNorm statistics measured with them."""
         if self._model is None:
             self._model = keras.models.clone_model(self.generator)
         for target, average in zip(self._model.trainable_variables, self.averages, strict=True):
             target.assign(average.numpy())
-        for target, source in zip(
-            self._model.non_trainable_variables, self.generator.non_trainable_variables, strict=True
-        ):
-            target.assign(source.numpy())
+        standing_statistics(self._model)
         return self._model
+
+
+def standing_statistics(generator) -> None:
+    """Set every BatchNorm layer's moving statistics to their mean over a few fixed draws of (z, class).
+
+    The k-th draw enters with momentum k / (k + 1), so the result is the plain
+    mean over the draws; the draws (seeded, every class in turn) make it a
+    function of the weights alone.
+    """
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return
+    latent_dim, classes = generator.inputs[0].shape[-1], generator.inputs[1].shape[-1]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for k in range(STANDING_BATCHES):
+            for layer in norms:
+                layer.momentum = k / (k + 1)
+            z = tf.random.stateless_normal((STANDING_BATCH_SIZE, latent_dim), seed=[k, 1])
+            condition = tf.one_hot(tf.range(STANDING_BATCH_SIZE) % classes, classes)
+            generator([z, condition], training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
 
 
 class ConditionalGAN(keras.Model):
