@@ -19,7 +19,7 @@ Targets on 2 CPU cores (the 10,000 real test images of each dataset):
 
   python bench/quality.py                                   # DC-GAN on MNIST, 25 epochs
   python bench/quality.py --mix-fraction 0.25
-  python bench/quality.py --model wgan-gp --filters 32 --epochs 40 --mixed-precision bfloat16
+  python bench/quality.py --model wgan-gp --filters 32 --mixed-precision bfloat16 --batch-size 32 --epochs 45
   python bench/quality.py --dataset cifar10 --model wgan-gp --filters 64 --epochs 10
 """
 
