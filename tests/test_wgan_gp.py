@@ -176,7 +176,7 @@ def test_wgan_resume_continues(wikiart_run):
 
 
 def short_digits_run(**overrides):
-    """88 generator steps of the default WGAN-GP (16 px digits, 16 filters): the critic's class accuracy by epoch."""
+    """66 generator steps of the default WGAN-GP (16 px digits, 16 filters): the critic's class accuracy by epoch."""
     import train_wgan_gp
     from data import load_images, training_dataset
     from training.cli import COMMON_DEFAULTS
@@ -186,16 +186,16 @@ def short_digits_run(**overrides):
     config.update(filters=16, batch_size=32, ema_decay=0.0, **overrides)
     keras.utils.set_random_seed(0)
     trainer = train_wgan_gp.build_trainer(config, data.image_shape, data.num_classes)
-    stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=8, group=config["n_critic"])
-    history = trainer.fit(stream, epochs=8, steps_per_epoch=11, verbose=0)
+    stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=6, group=config["n_critic"])
+    history = trainer.fit(stream, epochs=6, steps_per_epoch=11, verbose=0)
     return history.history["real_class_acc"]
 
 
 def test_default_critic_learns_the_classes_within_a_short_run():
     accuracy = short_digits_run()
-    assert accuracy[-1] > 0.5 and accuracy[-1] > accuracy[0] + 0.3  # chance is 0.1
+    assert accuracy[-1] > 0.45 and accuracy[-1] > accuracy[0] + 0.3  # chance is 0.1
 
 
 def test_with_the_papers_class_weight_the_critic_stays_near_chance():
     """Why the default weighs the class terms 10: at 1 the Wasserstein term drowns them in the critic's trunk."""
-    assert short_digits_run(class_weight=1.0)[-1] < 0.3
+    assert short_digits_run(class_weight=1.0)[-1] < 0.25
