@@ -89,6 +89,7 @@ class GeneratorAverage:
             for index, variable in enumerate(generator.trainable_variables)
         ]
         self._model = None
+        self._model_step = None  # the generator step the model's weights were taken at
 
     def update(self, step) -> None:
         """Move the averages towards the weights after generator update number ``step`` (1-based)."""
@@ -97,13 +98,19 @@ class GeneratorAverage:
         for average, variable in zip(self.averages, self.generator.trainable_variables, strict=True):
             average.assign(decay * average + (1.0 - decay) * tf.cast(variable.value, tf.float32))
 
-    def model(self) -> keras.Model:
-        """A plain generator network holding the averaged weights and BatchNorm statistics measured with them."""
+    def model(self, step: int) -> keras.Model:
+        """A plain generator network holding the averaged weights and BatchNorm statistics measured with them.
+
+        ``step`` is the generator's step count: the grid, the checkpoint and the
+        evaluation of one epoch end share one copy instead of measuring it again.
+        """
         if self._model is None:
             self._model = keras.models.clone_model(self.generator)
-        for target, average in zip(self._model.trainable_variables, self.averages, strict=True):
-            target.assign(average.numpy())
-        standing_statistics(self._model)
+        if self._model_step != step:
+            for target, average in zip(self._model.trainable_variables, self.averages, strict=True):
+                target.assign(average.numpy())
+            standing_statistics(self._model)
+            self._model_step = step
         return self._model
 
 
@@ -200,12 +207,18 @@ class ConditionalGAN(keras.Model):
         """The models a checkpoint saves as .h5, by role: the trained ones and the averaged generator."""
         saved = self.networks()
         if self.generator_average is not None:
-            saved["generator_ema"] = self.generator_average.model()
+            saved["generator_ema"] = self.sample_generator()
         return saved
+
+    def saved_roles(self) -> list[str]:
+        """The names of the saved networks, without building the averaged one."""
+        return [*self.networks(), *(["generator_ema"] if self.generator_average is not None else [])]
 
     def sample_generator(self) -> keras.Model:
         """The generator that sample grids and evaluations draw from: the averaged one when there is one."""
-        return self.generator_average.model() if self.generator_average is not None else self.generator
+        if self.generator_average is None:
+            return self.generator
+        return self.generator_average.model(int(self.g_optimizer.iterations))
 
     def optimizers(self) -> dict:
         return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}

@@ -184,7 +184,7 @@ class Checkpoint(keras.callbacks.Callback):
 
     def save(self, position: Position) -> None:
         save_checkpoint(self.model, self.directory, position)
-        prune_checkpoints(self.directory, self.model.saved_networks(), self.keep)
+        prune_checkpoints(self.directory, self.model.saved_roles(), self.keep)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
