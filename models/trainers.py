@@ -218,7 +218,8 @@ class ConditionalGAN(keras.Model):
         """The generator that sample grids and evaluations draw from: the averaged one when there is one."""
         if self.generator_average is None:
             return self.generator
-        return self.generator_average.model(int(self.g_optimizer.iterations))
+        step = int(self.g_optimizer.iterations.numpy())  # int() of the variable itself fails on a MirroredVariable
+        return self.generator_average.model(step)
 
     def optimizers(self) -> dict:
         return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}
