@@ -424,13 +424,14 @@ class ConditionalWGANGP(ConditionalGAN):
             self.critic_step(tf.gather(images, i, axis=1), tf.gather(conditions, i, axis=1), i)
             return (i + 1,)
 
-        if noise.replica_layout()[1] > 1:
-            # tf.distribute cannot synchronise replicas (gradient all-reduce, synchronized
-            # BatchNorm) inside a graph loop: unroll the critic updates instead.
+        if tf.distribute.has_strategy():
+            # Any tf.distribute strategy, even over one device, synchronises replicas (gradient
+            # all-reduce, synchronized BatchNorm) with merge_call, which a graph loop cannot hold:
+            # unroll the critic updates instead.
             for i in range(self.n_critic):
                 one_critic_update(i)
         else:
-            # One device: a graph loop traces the critic update (and its double-backprop
+            # No strategy: a graph loop traces the critic update (and its double-backprop
             # penalty) once instead of n_critic times, which makes tracing ~5x faster.
             tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
         return self.generator_step(conditions[:, -1])

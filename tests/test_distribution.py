@@ -76,6 +76,22 @@ def test_mirrored_step_equals_single_device_step(tmp_path, which):
         assert value == pytest.approx(report["multi"][name], rel=1e-4, abs=1e-5), name
 
 
+@pytest.mark.parametrize("script", ["train_dcgan.py", "train_wgan_gp.py"])
+def test_mirrored_over_one_device_trains(tmp_path, script):
+    """One CPU, as on a one-GPU workstation: the WGAN-GP's critic loop must not hold a merge_call."""
+    out = tmp_path / "run"
+    small = ["--filters", "8", "--n-critic", "2"] if script == "train_wgan_gp.py" else []
+    result = run_script(script, *tiny_digits(steps=2), *small, "--epochs", "1", "--strategy", "mirrored",
+                        "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy over 1 replica(s), batch 16" in result.stderr
+    with open(out / "log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["epoch"]) for row in rows] == [1]
+    losses = [float(value) for key, value in rows[0].items() if key.endswith("_loss")]
+    assert losses and all(abs(loss) < 1e6 for loss in losses)
+
+
 def free_ports(count):
     sockets = [socket.socket() for _ in range(count)]
     for s in sockets:
