@@ -8,6 +8,7 @@ class names; ``training_dataset`` turns them into the training stream;
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,11 +73,11 @@ def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progr
     report_skipped(decoded.skipped)
     if len(decoded.labels) == 0:
         raise DataError(f"none of the {len(index.paths)} image files could be decoded")
-    present = np.unique(decoded.labels)
-    if len(present) < len(index.class_names):
-        lost = [n for i, n in enumerate(index.class_names) if i not in set(present.tolist())]
-        raise DataError(f"every image of these classes was unreadable: {', '.join(lost)}")
-    return LabelledImages(np.asarray(decoded.images), decoded.labels, index.class_names)
+    counts = Counter(index.class_names[label] for label in decoded.labels.tolist())
+    kept = files.keep_classes_with_images(index.class_names, counts, "after skipping unreadable files")
+    position = {name: new for new, name in enumerate(kept)}
+    renumber = np.array([position.get(name, -1) for name in index.class_names], dtype=np.int64)
+    return LabelledImages(np.asarray(decoded.images), renumber[decoded.labels], kept)
 
 
 def load_images(

@@ -29,13 +29,63 @@ class FileIndex:
     notes: list[str] = field(default_factory=list)
 
 
+WIKIART_SOURCE = (
+    "get the ArtGAN WikiArt archive (wikiart.zip) and style_class.txt, style_train.csv and style_val.csv "
+    "from github.com/cs-chan/ArtGAN ('WikiArt Dataset/Style/'); unpack them into one folder laid out as "
+    "<folder>/<Style>/<painting>.jpg with the three files beside the style folders"
+)
+
+
+def keras_home() -> Path:
+    """Keras's own folder for downloads: ``$KERAS_HOME``, else ~/.keras (as Keras's downloaders use)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+
+
+def default_wikiart_dir() -> Path:
+    """Where WikiArt is looked for without --data-dir: beside Keras's MNIST and CIFAR-10 downloads."""
+    return keras_home() / "datasets" / "wikiart"
+
+
 def require_dir(data_dir: str | None, dataset: str) -> Path:
+    if not data_dir and dataset == "wikiart":
+        return wikiart_without_data_dir()
     if not data_dir:
         raise DataError(f"--data-dir is required for --dataset {dataset}")
     root = Path(data_dir)
     if not root.is_dir():
         raise DataError(f"--data-dir {data_dir} is not a directory")
     return root
+
+
+def wikiart_without_data_dir() -> Path:
+    """The default folder when it holds anything; otherwise two lines: where to look, and where to get it."""
+    root = default_wikiart_dir()
+    if root.is_dir() and any(not entry.name.startswith(".") for entry in os.scandir(root)):
+        log.info("--dataset wikiart without --data-dir: reading %s", root)
+        return root
+    raise DataError(f"--dataset wikiart: no --data-dir given and nothing in {root} (KERAS_HOME/datasets/wikiart)\n"
+                    f"{WIKIART_SOURCE}")  # fmt: skip
+
+
+def keep_classes_with_images(order: list[str], counts: Counter, where, kind: str = "class") -> list[str]:
+    """One policy for every layout: a class with no images is skipped with a warning; fewer than 2 left stops.
+
+    Users keep empty or not-yet-filled class folders, and a partial WikiArt
+    download leaves most styles empty: neither should stop a run.
+    """
+    kept = [name for name in order if counts[name] > 0]
+    empty = [name for name in order if counts[name] == 0]
+    if len(kept) < 2:
+        listed = f" (empty: {', '.join(empty)})" if empty else ""
+        raise DataError(f"{where}: {counted(len(kept), kind)} with images; a conditional GAN needs 2 or more{listed}")
+    if empty:
+        log.warning("%s: skipped %s with no images (%s); training on %s",
+                    where, counted(len(empty), kind), ", ".join(empty), counted(len(kept), kind))  # fmt: skip
+    return kept
+
+
+def counted(count: int, kind: str) -> str:
+    return f"{count} {kind}" if count == 1 else f"{count} {kind}{'es' if kind.endswith('s') else 's'}"
 
 
 def read_class_list(path: Path) -> dict[int, str]:
@@ -93,17 +143,19 @@ def _style_of(relative: str) -> str:
     return parts[0] if len(parts) > 1 else ""
 
 
+def class_folders(root: Path) -> list[str]:
+    return sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+
+
 def _scan_class_folders(root: Path):
     """``(relative path, class folder)`` for every image under each class folder."""
     found = []
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if not entry.is_dir() or entry.name.startswith("."):
-            continue
-        for folder, dirs, files in os.walk(entry.path):
+    for class_name in class_folders(root):
+        for folder, dirs, files in os.walk(root / class_name):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if is_image_file(name):
-                    found.append((os.path.relpath(os.path.join(folder, name), root), entry.name))
+                    found.append((os.path.relpath(os.path.join(folder, name), root), class_name))
     return found
 
 
@@ -144,17 +196,18 @@ def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | 
     rows, notes = _csv_rows(root, split, set(known) if known else None)
     if rows is None:
         notes = [f"no style_{split}.csv in {root}: using every image in the style folders"]
-        scanned = _scan_class_folders(root)
-        order = sorted({style for _, style in scanned})
-        items = [(path, style) for path, style in scanned]
+        items = _scan_class_folders(root)
+        order = class_folders(root)
     else:
         first_label = {}
         for relative, label in rows:
             first_label.setdefault(_style_of(relative), label)
-        order = sorted(first_label, key=lambda style: (first_label[style], style))
+        unseen = [name for index, name in sorted((known or {}).items()) if index not in set(first_label.values())]
+        order = sorted(first_label, key=lambda style: (first_label[style], style)) + unseen
         items = [(relative, _style_of(relative)) for relative, _ in rows]
     if not items:
         raise DataError(f"no usable images found in {root} (checked the style folders and split CSVs)")
+    order = keep_classes_with_images(order, Counter(style for _, style in items), root, "style")
     if top_styles is not None:
         order = keep_top_classes([style for _, style in items], top_styles, order)
         notes.append(f"--top-styles {top_styles}: kept {', '.join(order)}")
@@ -165,7 +218,7 @@ def index_folder(data_dir: str | None) -> FileIndex:
     """Any ``<class>/<image>`` tree; class order from ``classes.txt`` when present, else sorted."""
     root = require_dir(data_dir, "folder")
     scanned = _scan_class_folders(root)
-    folders = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    folders = class_folders(root)
     class_file = root / "classes.txt"
     if class_file.is_file():
         order = [line.strip() for line in class_file.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -176,8 +229,5 @@ def index_folder(data_dir: str | None) -> FileIndex:
         order = folders
     if not order:
         raise DataError(f"no class folders in {root}: expected <class>/<image> subfolders")
-    counts = Counter(name for _, name in scanned)
-    empty = [name for name in order if counts[name] == 0]
-    if empty:
-        raise DataError(f"class folders with no images in {root}: {', '.join(empty)}")
+    order = keep_classes_with_images(order, Counter(name for _, name in scanned), root)
     return labelled_index(root, scanned, order)

@@ -7,12 +7,12 @@ figures are reported as not computed, with one line that says how to get them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from data.errors import DataError
+from data.files import keras_home
 from evaluation.metrics import frechet_distance, inception_score
 
 TOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"  # with the classifier: FID and IS
@@ -23,7 +23,7 @@ BATCH_SIZE = 32
 
 def keras_models_dir() -> Path:
     """Where Keras keeps downloaded application weights (``$KERAS_HOME/models``, default ~/.keras/models)."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    return keras_home() / "models"
 
 
 def find_weights(explicit: str | None = None) -> Path | None:

@@ -93,17 +93,63 @@ def test_wikiart_without_csvs_uses_sorted_folders(tmp_path):
     assert index.class_names == ["Alpha", "Zeta"] and sorted(index.labels) == [0, 1, 1]
 
 
-def test_folder_order_from_class_list_and_empty_class_error(tmp_path):
+def test_folder_order_from_class_list(tmp_path):
     write_image(tmp_path / "cats" / "a.png")
     write_image(tmp_path / "dogs" / "nested" / "b.jpg")
     assert index_folder(str(tmp_path)).class_names == ["cats", "dogs"]
     (tmp_path / "classes.txt").write_text("dogs\ncats\n")
     index = index_folder(str(tmp_path))
     assert index.class_names == ["dogs", "cats"] and index.labels[index.paths.index(str(tmp_path / "cats/a.png"))] == 1
+
+
+def test_empty_class_folders_are_skipped_by_name_until_fewer_than_two_remain(tmp_path, caplog):
+    write_image(tmp_path / "cats" / "a.png")
+    write_image(tmp_path / "dogs" / "b.jpg")
     (tmp_path / "birds").mkdir()
-    (tmp_path / "classes.txt").unlink()
-    with pytest.raises(DataError, match="class folders with no images.*birds"):
+    (tmp_path / "ants" / "empty-subfolder").mkdir(parents=True)
+    with caplog.at_level(logging.WARNING):
+        index = index_folder(str(tmp_path))
+    assert index.class_names == ["cats", "dogs"] and sorted(index.labels) == [0, 1]
+    assert "skipped 2 classes with no images (ants, birds); training on 2 classes" in caplog.text
+    data = load_images("folder", str(tmp_path), image_size=8, progress=False)
+    assert data.class_names == ["cats", "dogs"] and data.class_counts().tolist() == [1, 1]
+    (tmp_path / "dogs" / "b.jpg").unlink()
+    with pytest.raises(
+        DataError, match=r"1 class with images; a conditional GAN needs 2 or more \(empty: ants, birds, dogs\)"
+    ):
         index_folder(str(tmp_path))
+
+
+def test_a_class_whose_every_file_is_unreadable_is_skipped_too(tmp_path, caplog):
+    for name in ("cats", "dogs"):
+        write_image(tmp_path / name / "a.png")
+    (tmp_path / "birds").mkdir()
+    (tmp_path / "birds" / "broken.png").write_text("not a png")
+    with caplog.at_level(logging.WARNING):
+        data = load_images("folder", str(tmp_path), image_size=8, progress=False)
+    assert data.class_names == ["cats", "dogs"] and sorted(data.labels.tolist()) == [0, 1]
+    assert "after skipping unreadable files: skipped 1 class with no images (birds)" in caplog.text
+
+
+def test_wikiart_styles_of_the_class_list_without_images_are_named(tmp_path, caplog):
+    make_wikiart(tmp_path, {"Alpha": 2, "Zeta": 1}, {"Alpha": 0, "Beta": 1, "Zeta": 2})
+    (tmp_path / "style_train.csv").write_text("Alpha/artist_0.jpg,0\nAlpha/artist_1.jpg,0\nZeta/artist_0.jpg,2\n")
+    with caplog.at_level(logging.WARNING):
+        index = index_wikiart(str(tmp_path))
+    assert index.class_names == ["Alpha", "Zeta"] and sorted(index.labels) == [0, 0, 1]
+    assert "skipped 1 style with no images (Beta); training on 2 styles" in caplog.text
+
+
+def test_wikiart_without_data_dir_reads_keras_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(DataError) as caught:
+        load_images("wikiart")
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2 and str(tmp_path / "keras" / "datasets" / "wikiart") in lines[0]
+    assert "github.com/cs-chan/ArtGAN" in lines[1] and "style_train.csv" in lines[1]
+    make_wikiart(tmp_path / "keras" / "datasets" / "wikiart", {"Alpha": 1, "Zeta": 2}, {}, class_file=False)
+    data = load_images("wikiart", image_size=8, progress=False)
+    assert data.class_names == ["Alpha", "Zeta"] and data.class_counts().tolist() == [1, 2]
 
 
 def test_bad_files_are_skipped_by_name_and_odd_modes_decode(tmp_path):
@@ -151,7 +197,7 @@ def test_unknown_dataset_and_missing_dir_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match="unknown dataset 'imagenet'"):
         load_images("imagenet")
     with pytest.raises(DataError, match="--data-dir is required"):
-        load_images("wikiart")
+        load_images("folder")
     with pytest.raises(DataError, match="no usable images"):
         load_images("wikiart", str(tmp_path))
 
