@@ -66,17 +66,11 @@ def main(argv=None):
 
     import keras  # TensorFlow loads here, after the flags are checked
 
+    from base.networks import load_generator
+    from base.rundir import DEFAULT_CACHE, choose_generator, metrics_path
     from data import load_images
-    from evaluation.checkpoint import (
-        check_fits,
-        default_output,
-        evaluate_generator,
-        generator_image_shape,
-        load_generator,
-    )
+    from evaluation.checkpoint import check_fits, evaluate_generator, generator_image_shape
     from evaluation.report import format_table, write_report
-    from sampling.source import choose_generator
-    from training.experiment import DEFAULT_CACHE
 
     keras.utils.set_random_seed(args.seed)
     checkpoint = choose_generator(args.checkpoint, args.raw_generator)
@@ -91,7 +85,7 @@ def main(argv=None):
             generator, data, args.dataset, cache_dir, args.n, args.seed, args.classifier_epochs, args.inception_weights
         )
     )
-    path = write_report(report, args.out or default_output(checkpoint))
+    path = write_report(report, args.out or metrics_path(checkpoint))
     print(format_table(report))
     print(f"wrote {path}")
 

@@ -20,11 +20,11 @@ from training.cli import (
     add_training_flags,
     bare_parser,
     open_fraction,
-    parse_config,
     positive_float,
     positive_int,
     run_cli,
 )
+from training.recipe import Recipe
 
 SCRIPT = "pretrain_critic"
 
@@ -46,11 +46,16 @@ def defaults(dataset: str) -> dict:
     }
 
 
-def build_pretrain_parser() -> argparse.ArgumentParser:
-    parser = bare_parser(SCRIPT + ".py", __doc__)
+def pretraining_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """Data, training and output flags: no sample grids or checkpoints to configure."""
+    parser = bare_parser(prog, description)
     add_data_flags(parser)
     add_training_flags(parser)
     add_out_flags(parser)
+    return parser
+
+
+def add_pretraining_flags(parser: argparse.ArgumentParser) -> None:
     critic = parser.add_argument_group("critic pretraining")
     critic.add_argument("--steps", type=positive_int, help="train for N steps (rounded up to whole epochs)")
     critic.add_argument(
@@ -68,15 +73,22 @@ def build_pretrain_parser() -> argparse.ArgumentParser:
         type=open_fraction,
         help="held-out fraction when the data has no validation split (default: 0.1)",
     )
-    return parser
+
+
+def build_pretrainer(config: dict, image_shape, num_classes: int):
+    from training.pretraining import build_pretrainer as build
+
+    return build(config, image_shape, num_classes)
+
+
+RECIPE = Recipe(
+    SCRIPT, __doc__, defaults, add_pretraining_flags, build_pretrainer, make_parser=pretraining_parser,
+    runner="pretraining",
+)  # fmt: skip
 
 
 def main(argv=None):
-    parser = build_pretrain_parser()
-    config, given = parse_config(parser, argv, defaults)
-    from training.pretraining import run_pretraining  # TensorFlow loads here, after the flags are checked
-
-    run_pretraining(config, given, SCRIPT)
+    RECIPE.main(argv)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def parse_args(argv) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     import sampling  # TensorFlow loads with the generator, after the flags are checked
-    from data.errors import DataError
+    from base.errors import DataError
 
     checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])
     generator = sampling.load_generator(checkpoint)

@@ -8,7 +8,10 @@ Examples:
   python train_dcgan.py --resume --out runs/train_dcgan-mnist-20261122-101500 --epochs 50
 """
 
-from training.cli import build_parser, parse_config, run_cli
+import argparse
+
+from training.cli import run_cli
+from training.recipe import Recipe
 
 SCRIPT = "train_dcgan"
 
@@ -45,13 +48,15 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     return trainer
 
 
-def main(argv=None):
-    parser = build_parser(SCRIPT + ".py", __doc__)
+def add_dcgan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")
-    config, given = parse_config(parser, argv, paper_defaults)
-    from training.experiment import run_experiment  # TensorFlow loads here, after the flags are checked
 
-    run_experiment(config, given, SCRIPT, build_trainer)
+
+RECIPE = Recipe(SCRIPT, __doc__, paper_defaults, add_dcgan_flags, build_trainer)
+
+
+def main(argv=None):
+    RECIPE.main(argv)
 
 
 if __name__ == "__main__":

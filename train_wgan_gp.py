@@ -12,15 +12,15 @@ import argparse
 import logging
 import os
 
+from base.errors import DataError
 from training.cli import (
     add_arch_flag,
-    build_parser,
-    parse_config,
     positive_float,
     positive_int,
     run_cli,
     unit_interval,
 )
+from training.recipe import Recipe
 
 SCRIPT = "train_wgan_gp"
 
@@ -66,9 +66,10 @@ def fake_class_loss(config: dict) -> bool:
 
 
 def build_trainer(config: dict, image_shape, num_classes: int):
+    from base.networks import load_network
     from models.trainers import ConditionalWGANGP
     from models.wgan_gp import build_wgan_critic, build_wgan_generator
-    from training.checkpoints import copy_weights, load_network
+    from training.checkpoints import copy_weights
     from training.optimizers import adam
 
     arch = config.get("arch", "paper")
@@ -147,16 +148,19 @@ def add_art_flags(parser: argparse.ArgumentParser) -> None:
     art.add_argument("--damping", type=unit_interval, help="alpha in [0, 1] for --creative damped (default: 0.5)")
 
 
-def main(argv=None):
-    parser = build_parser(SCRIPT + ".py", __doc__)
-    add_wgan_flags(parser)
-    config, given = parse_config(parser, argv, paper_defaults)
+def settle(config: dict) -> dict:
+    """The fake-class loss follows --creative unless given; a --critic-weights file must exist."""
     config["fake_class_loss"] = fake_class_loss(config)
     if config.get("critic_weights") and not os.path.isfile(config["critic_weights"]):
-        parser.error(f"--critic-weights {config['critic_weights']} is not a file")
-    from training.experiment import run_experiment  # TensorFlow loads here, after the flags are checked
+        raise DataError(f"--critic-weights {config['critic_weights']} is not a file")
+    return config
 
-    run_experiment(config, given, SCRIPT, build_trainer)
+
+RECIPE = Recipe(SCRIPT, __doc__, paper_defaults, add_wgan_flags, build_trainer, settle)
+
+
+def main(argv=None):
+    RECIPE.main(argv)
 
 
 if __name__ == "__main__":

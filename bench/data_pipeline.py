@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.cli import COMMON_DEFAULTS, OneLineErrorParser, positive_int, run_cli  # noqa: E402
+from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
 
 DATASETS = {"mnist": "mnist", "cifar10": "cifar10", "wikiart": "wikiart"}
 
@@ -85,10 +85,10 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
     import numpy as np
     import tensorflow as tf
 
-    from train_dcgan import build_trainer, paper_defaults
+    from train_dcgan import RECIPE
 
-    config = dict(COMMON_DEFAULTS, **paper_defaults("mnist"), seed=0)
-    trainer = build_trainer(config, tuple(image_shape), num_classes)
+    config = RECIPE.defaults("mnist", seed=0)
+    trainer = RECIPE.build_trainer(config, tuple(image_shape), num_classes)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (batch_size, *image_shape)).astype("float32")
     conditions = np.eye(num_classes, dtype="float32")[rng.integers(0, num_classes, batch_size)]
@@ -101,14 +101,14 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from data import DataError
-    from train_dcgan import paper_defaults
+    from train_dcgan import RECIPE
 
     rows = []
     for dataset in args.datasets:
         folder = Path(args.data_root) / DATASETS[dataset]
         if not folder.is_dir():
             raise DataError(f"{folder} is absent; pass --data-root (the folder that holds {DATASETS[dataset]}/)")
-        batch_size = paper_defaults(dataset)["batch_size"]
+        batch_size = RECIPE.defaults(dataset)["batch_size"]
         rates = loader_rates(dataset, str(folder), batch_size, args.epochs)
         shape = rates["image_shape"]
         rates["train_images_per_s"] = training_rate(shape, rates["num_classes"], batch_size, args.train_steps)

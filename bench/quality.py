@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from training.cli import (  # noqa: E402
-    COMMON_DEFAULTS,
     OneLineErrorParser,
     add_ema_flag,
     add_mixing_flag,
@@ -92,17 +91,14 @@ def training_script(model: str):
 
 
 def bench_config(args, script) -> dict:
-    config = dict(COMMON_DEFAULTS)
-    config.update(script.paper_defaults(args.dataset))
+    """The training script's own settled config, with the bench's data, budget and flags."""
     data_dir = args.data_dir or str(ROOT.parent / "shared" / "data" / DATA_DIRS[args.dataset])
-    config.update(dataset=args.dataset, data_dir=data_dir, epochs=args.epochs, seed=args.seed, quiet=True)
-    config.update(cache_dir=args.cache_dir, eval_every=args.eval_every)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    config["out"] = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
-    for key in TRAINING_FLAGS:
-        if getattr(args, key, None) is not None:
-            config[key] = getattr(args, key)
-    return config
+    out = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
+    settings = dict(data_dir=data_dir, epochs=args.epochs, seed=args.seed, quiet=True, out=out)
+    settings.update(cache_dir=args.cache_dir, eval_every=args.eval_every)
+    settings.update({key: getattr(args, key) for key in TRAINING_FLAGS if getattr(args, key, None) is not None})
+    return script.RECIPE.defaults(args.dataset, **settings)
 
 
 def frechet_ratio(figures: dict) -> float:
@@ -128,7 +124,7 @@ def verdicts(figures: dict, minutes: float, targets: dict) -> list[tuple[str, bo
 
 def checkpoint_generators(run, epochs: int) -> dict:
     """The last checkpoint's generator files by name: the weight average (when kept) first, then the raw one."""
-    from training.checkpoints import network_path
+    from base.rundir import network_path
 
     files = {"ema": network_path(run.checkpoints, "generator_ema", epochs)}
     files = {name: path for name, path in files.items() if path.is_file()}
@@ -141,14 +137,16 @@ def main(argv=None):
     script = training_script(args.model)
     config = bench_config(args, script)
 
+    from base.networks import load_generator
+    from base.rundir import DEFAULT_CACHE
     from data import load_images
-    from evaluation.checkpoint import evaluate_generator, load_generator
+    from evaluation.checkpoint import evaluate_generator
     from evaluation.report import format_table, write_report
-    from training.experiment import DEFAULT_CACHE, run_experiment
+    from training.experiment import run_experiment
 
     started = time.perf_counter()
     name = f"bench_quality-{args.dataset}-{args.model}"
-    run = run_experiment(config, set(config), name, script.build_trainer)
+    run = run_experiment(config, set(config), name, script.RECIPE.build_trainer)
     trained = time.perf_counter()
     cache_dir = args.cache_dir or str(DEFAULT_CACHE)
     data = load_images(args.dataset, config["data_dir"], SIZES[args.dataset], cache_dir=cache_dir, progress=False)

@@ -135,16 +135,12 @@ def paper_config(case: Case) -> tuple[dict, tuple, int]:
     """``(config, image_shape, num_classes)`` as the training script would settle them."""
     import train_dcgan
     import train_wgan_gp
-    from training.cli import COMMON_DEFAULTS
 
     dataset = DATASET_OF_SIZE[case.size]
-    script = train_wgan_gp if case.model == "wgan" else train_dcgan
-    config = dict(COMMON_DEFAULTS)
-    config.update(script.paper_defaults(dataset))
-    if case.model == "wgan":
-        config["arch"] = case.arch
-    config.update(
-        dataset=dataset,
+    recipe = train_wgan_gp.RECIPE if case.model == "wgan" else train_dcgan.RECIPE
+    config = recipe.defaults(
+        dataset,
+        **({"arch": case.arch} if case.model == "wgan" else {}),
         seed=0,
         jit=case.jit,
         mixed_precision=case.precision if case.precision != "float32" else None,
@@ -174,11 +170,6 @@ def iteration_flops(case: Case, trainer, config: dict) -> int:
     if case.model == "wgan":
         return wgan_gp_iteration_flops(trainer.generator, trainer.critic, config["batch_size"], config["n_critic"])
     return dcgan_iteration_flops(trainer.generator, trainer.discriminator, config["batch_size"])
-
-
-def images_per_iteration(config: dict) -> int:
-    """Real training images one generator iteration consumes (batch x n_critic for WGAN-GP)."""
-    return config["batch_size"] * config.get("n_critic", 1)
 
 
 def iterations_to_time(seconds_per_iteration: float, minimum: int, min_seconds: float) -> int:
@@ -219,13 +210,13 @@ def run_keras(case: Case, args) -> Result:
 
     import train_dcgan
     import train_wgan_gp
-    from training.cli import precision_policy
+    from training.cli import images_per_step, precision_policy
     from training.devices import set_precision
 
     config, image_shape, num_classes = paper_config(case)
     keras.utils.set_random_seed(0)
     set_precision(precision_policy(config))
-    build = train_wgan_gp.build_trainer if case.model == "wgan" else train_dcgan.build_trainer
+    build = (train_wgan_gp.RECIPE if case.model == "wgan" else train_dcgan.RECIPE).build_trainer
     trainer = build(config, image_shape, num_classes)
     batch = one_real_batch(config, image_shape, num_classes)
     data = tf.data.Dataset.from_tensors(batch).repeat()
@@ -244,7 +235,7 @@ def run_keras(case: Case, args) -> Result:
     trainer.fit(data, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
     times = intervals(clock.marks[1:])  # from the end of the first step: fit's own set-up is not an iteration
     flops = iteration_flops(case, trainer, config)
-    return timed_result(case, warm[0][0], times, images_per_iteration(config), flops)
+    return timed_result(case, warm[0][0], times, images_per_step(config), flops)
 
 
 def run_plain(case: Case, args) -> Result:
@@ -253,18 +244,18 @@ def run_plain(case: Case, args) -> Result:
     import tensorflow as tf
 
     import train_wgan_gp
-    from training.cli import precision_policy
+    from training.cli import images_per_step, precision_policy
     from training.devices import set_precision
 
     config, image_shape, num_classes = paper_config(case)
     keras.utils.set_random_seed(0)
     set_precision(precision_policy(config))
-    trainer = train_wgan_gp.build_trainer(config, image_shape, num_classes)
+    trainer = train_wgan_gp.RECIPE.build_trainer(config, image_shape, num_classes)
     batch = one_real_batch(config, image_shape, num_classes)
     step = tf.function(trainer.train_step, jit_compile=case.jit)
     first, times = time_calls(lambda: float(step(batch)["g_loss"]), args)  # float() waits for the step
     flops = iteration_flops(case, trainer, config)
-    return timed_result(case, first, times, images_per_iteration(config), flops)
+    return timed_result(case, first, times, images_per_step(config), flops)
 
 
 def run_torch(case: Case, args) -> Result:
@@ -273,11 +264,12 @@ def run_torch(case: Case, args) -> Result:
     except ImportError:
         return Result(case.name, os.getloadavg()[0], note="skipped: torch is not installed")
     from bench.torch_reference import build_iteration
+    from training.cli import images_per_step
 
     config, image_shape, num_classes = paper_config(case)
     one_iteration, flops = build_iteration(case, config, image_shape, num_classes)
     first, times = time_calls(one_iteration, args)
-    return timed_result(case, first, times, images_per_iteration(config), flops)
+    return timed_result(case, first, times, images_per_step(config), flops)
 
 
 # 3x3 "same" convolutions of the shapes the networks run (batch, pixels, channels in = out).

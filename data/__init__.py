@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from base.errors import DataError
 from data import arrays, files
-from data.errors import DataError
 from data.images import RESIZE_MODES, decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 
@@ -31,6 +31,7 @@ __all__ = [
     "LabelledImages",
     "RESIZE_MODES",
     "evaluation_dataset",
+    "held_out_split",
     "load_dataset",
     "load_images",
     "steps_per_epoch",
@@ -55,6 +56,32 @@ class LabelledImages:
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.num_classes)
+
+    def split(self, fraction: float, seed: int) -> tuple[LabelledImages, LabelledImages]:
+        """``(kept, held out)`` by ``held_out_split``."""
+        kept, held = held_out_split(self.labels, fraction, seed)
+        images = np.asarray(self.images)
+        return (
+            LabelledImages(images[kept], self.labels[kept], self.class_names),
+            LabelledImages(images[held], self.labels[held], self.class_names),
+        )
+
+
+def held_out_split(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept indices, held-out indices)``, stratified: each class with two or more images gives some.
+
+    The one split for every held-out set (the judge's test images, the critic
+    pretraining's validation), so every class is measured, even a rare style.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng([seed, 7])
+    kept, held = [], []
+    for k in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == k))
+        take = int(np.ceil(fraction * len(members))) if len(members) > 1 else 0
+        held.append(members[:take])
+        kept.append(members[take:])
+    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
 
 
 def _resize_arrays(images: np.ndarray, size: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.errors import DataError
+from base.errors import DataError
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 CIFAR10_CLASSES = [

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import DataError
+from base.errors import DataError
 from data.images import is_image_file
 
 log = logging.getLogger(__name__)

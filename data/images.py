@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from data.errors import DataError
+from base.errors import DataError
 
 log = logging.getLogger(__name__)
 

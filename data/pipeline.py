@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.errors import DataError
+from base.errors import DataError
+from base.streams import stream_key
 
 
 def steps_per_epoch(num_images: int, batch_size: int, cap: int | None = None) -> int:
@@ -24,7 +25,13 @@ def steps_per_epoch(num_images: int, batch_size: int, cap: int | None = None) ->
 
 
 def to_model_range(images_uint8):
-    """uint8 [0, 255] -> float32 [-1, 1], the generator's tanh range."""
+    """uint8 [0, 255] -> float32 [-1, 1], the generator's tanh range, so real and generated are alike.
+
+    A NumPy array (the judge's input) stays one, without TensorFlow; a tensor
+    (inside the tf.data pipeline) stays a tensor.
+    """
+    if isinstance(images_uint8, np.ndarray):
+        return images_uint8.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
     import tensorflow as tf
 
     return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
@@ -58,10 +65,10 @@ def training_dataset(
     steps = steps or steps_per_epoch(count, images_per_step)
     pixels = tf.constant(np.asarray(images))
     classes = tf.constant(np.asarray(labels, dtype=np.int64))
-    seed = tf.constant(int(seed), tf.int64)
+    seed = int(seed)
 
     def epoch_batches(epoch):
-        keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, epoch]))
+        keys = tf.random.stateless_uniform([count], seed=stream_key(seed, "shuffle", epoch))
         order = tf.argsort(keys)
         batches = tf.data.Dataset.from_tensor_slices(order).batch(images_per_step, drop_remainder=True)
         return batches.take(steps).enumerate().map(lambda step, index: (epoch, step, index))
@@ -69,7 +76,7 @@ def training_dataset(
     def assemble(epoch, step, index):
         x = to_model_range(tf.gather(pixels, index))
         if flip:
-            draw = tf.random.stateless_uniform([images_per_step], seed=tf.stack([seed + 7919 * epoch, step]))
+            draw = tf.random.stateless_uniform([images_per_step], seed=stream_key(seed, "flip", epoch, step))
             x = tf.where((draw < 0.5)[:, None, None, None], tf.reverse(x, axis=[2]), x)
         condition = tf.one_hot(tf.gather(classes, index), num_classes, dtype=tf.float32)
         if group > 1:

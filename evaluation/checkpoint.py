@@ -6,33 +6,13 @@ import logging
 import time
 from pathlib import Path
 
-from data.errors import DataError
+from base.errors import DataError
 from evaluation.classifier import load_or_train_classifier
 from evaluation.inception import find_weights, inception_figures, not_available_message
 from evaluation.measure import generator_sampler, measure, real_reference
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
-from training.checkpoints import load_network
 
 log = logging.getLogger(__name__)
-
-
-def load_generator(path):
-    """A generator .h5 (inputs z and condition, one image output), or a one-line DataError."""
-    try:
-        model = load_network(path)
-    except Exception as error:  # noqa: BLE001 - h5py, Keras and OS errors all mean "not a loadable model"
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path} as a Keras model: {first}") from None
-    outputs = model.outputs
-    if len(model.inputs) != 2 or len(outputs) != 1 or len(outputs[0].shape) != 4:
-        raise DataError(
-            f"{path} is not a generator checkpoint: expected inputs (z, condition) and one image output, "
-            f"found inputs {[tuple(t.shape) for t in model.inputs]} and outputs {[tuple(t.shape) for t in outputs]}"
-        )
-    height, width = outputs[0].shape[1:3]
-    if height != width:
-        raise DataError(f"{path} makes {height}x{width} images; only square images are supported")
-    return model
 
 
 def generator_image_shape(generator) -> tuple[int, int, int]:
@@ -54,15 +34,6 @@ def check_fits(generator, data, dataset: str, path) -> None:
             f"{path} takes conditions for {classes} classes but {dataset} has {data.num_classes}{hint}: "
             "is it a checkpoint of another dataset?"
         )
-
-
-def default_output(checkpoint) -> Path:
-    """metrics.json in the run directory for ``<run>/checkpoints/G.h5``, else beside the checkpoint."""
-    checkpoint = Path(checkpoint)
-    run_root = checkpoint.parent.parent
-    if checkpoint.parent.name == "checkpoints" and (run_root / "config.json").is_file():
-        return run_root / "metrics.json"
-    return checkpoint.with_name("metrics.json")
 
 
 def inception_part(weights: Path | None, samples, real_images) -> dict:

@@ -22,8 +22,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from base.networks import load_network, save_network
+from data import held_out_split, to_model_range
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS
-from training.checkpoints import load_network, save_network
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,6 @@ class RealClassifier:
         }
 
 
-def to_unit_range(images_uint8) -> np.ndarray:
-    """uint8 [0, 255] -> float32 [-1, 1]: the generator's range, so both are judged alike."""
-    return np.asarray(images_uint8, dtype=np.float32) / 127.5 - 1.0
-
-
 def build_classifier(image_shape, num_classes: int) -> keras.Model:
     """Three conv-pool stages, flatten, a 128-unit feature layer, softmax.
 
@@ -86,25 +82,12 @@ def build_classifier(image_shape, num_classes: int) -> keras.Model:
     return keras.Model(image, [features, probabilities], name="real_classifier")
 
 
-def held_out_split(labels, fraction: float = HELD_OUT_FRACTION, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(train indices, held-out indices)``, stratified: each class with two or more images gives some."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng([seed, 7])
-    train, held = [], []
-    for k in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == k))
-        take = int(np.ceil(fraction * len(members))) if len(members) > 1 else 0
-        held.append(members[:take])
-        train.append(members[take:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
-
-
 def train_classifier(images, labels, num_classes: int, epochs: int = DEFAULT_CLASSIFIER_EPOCHS, seed: int = 0):
     """Fit on the training split; ``(model, held-out accuracy, held-out count)``."""
-    train, held = held_out_split(labels, seed=seed)
+    train, held = held_out_split(labels, HELD_OUT_FRACTION, seed)
     if len(held) == 0:
         raise ValueError("too few images to hold any out for measuring the classifier")
-    x = to_unit_range(images)
+    x = to_model_range(np.asarray(images))
     model = build_classifier(x.shape[1:], num_classes)
     probability_head = keras.Model(model.input, model.outputs[1])
     probability_head.compile(

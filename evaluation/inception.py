@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.errors import DataError
+from base.errors import DataError
 from data.files import keras_home
 from evaluation.metrics import frechet_distance, inception_score
 

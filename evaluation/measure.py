@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data.errors import DataError
-from evaluation.classifier import RealClassifier, to_unit_range
+from base.errors import DataError
+from data import to_model_range
+from evaluation.classifier import RealClassifier
 from evaluation.metrics import class_diversity, conditional_accuracy, frechet_distance, mixing_scores
 from evaluation.settings import DEFAULT_SAMPLES
 from sampling import generate, mixed_condition, one_hot
@@ -60,9 +61,9 @@ def real_reference(classifier: RealClassifier, data, samples: int = DEFAULT_SAMP
         raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
     order = np.random.default_rng([seed, REAL_STREAM]).permutation(len(data.labels))
     half_a, half_b = order[:size], order[size : 2 * size]
-    images_a = to_unit_range(data.images[half_a])
+    images_a = to_model_range(np.asarray(data.images)[half_a])
     features_a, _ = classifier.predict(images_a)
-    features_b, _ = classifier.predict(to_unit_range(data.images[half_b]))
+    features_b, _ = classifier.predict(to_model_range(np.asarray(data.images)[half_b]))
     requested = np.asarray(data.labels[half_b], dtype=np.int64)
     return RealReference(
         images=images_a,

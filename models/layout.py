@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from data.errors import DataError
+from base.errors import DataError
 
 MAX_BASE_SIZE = 7
 

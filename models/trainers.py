@@ -12,6 +12,7 @@ import math
 import keras
 import tensorflow as tf
 
+from base.streams import stream_key
 from losses import (
     class_accuracy,
     class_cross_entropy,
@@ -27,24 +28,11 @@ from losses import (
     wasserstein_estimate,
 )
 from models import noise
+from models.keras_workarounds import PrebuiltTrainer, step_logs
 
 CREATIVE_MODES = ("off", "can", "damped")
 EMA_WARMUP = 10  # the average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps
 STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
-MIX_DRAW = 128  # noise draws from here on pick the mixed conditions of a step (two per use)
-
-
-def step_logs(trackers: dict) -> dict:
-    """Running means for ``fit``'s logs.
-
-    Under MultiWorkerMirroredStrategy, Keras averages a step's outputs over
-    workers along axis 0 (``reduce_per_replica``), which fails on scalars:
-    there each value travels as a length-1 vector.
-    """
-    results = {name: tracker.result() for name, tracker in trackers.items()}
-    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-        results = {name: tf.reshape(value, [1]) for name, value in results.items()}
-    return results
 
 
 def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
@@ -130,7 +118,7 @@ def standing_statistics(generator) -> None:
         for k in range(STANDING_BATCHES):
             for layer in norms:
                 layer.momentum = k / (k + 1)
-            z = tf.random.stateless_normal((STANDING_BATCH_SIZE, latent_dim), seed=[k, 1])
+            z = tf.random.stateless_normal((STANDING_BATCH_SIZE, latent_dim), stream_key(0, "standing_statistics", k))
             condition = tf.one_hot(tf.range(STANDING_BATCH_SIZE) % classes, classes)
             generator([z, condition], training=True)
     finally:
@@ -138,7 +126,7 @@ def standing_statistics(generator) -> None:
             layer.momentum = momentum
 
 
-class ConditionalGAN(keras.Model):
+class ConditionalGAN(PrebuiltTrainer):
     """What every conditional GAN trainer shares: the two networks, optimizers, noise, trackers."""
 
     discriminator_role = "discriminator"  # the name its checkpoints carry
@@ -162,7 +150,7 @@ class ConditionalGAN(keras.Model):
         self.seed = int(seed or 0)
         self.mix_fraction = float(mix_fraction)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-        self.built = True  # the networks are built; fit must not trace ``call`` on a data batch to build it
+        self.mark_built()
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -177,17 +165,10 @@ class ConditionalGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Nothing to build: the networks, trackers and optimizers all exist already.
-
-        Under tf.distribute, Keras's version of this hook averages a data batch
-        across replicas to trace ``call``, which fails under
-        MultiWorkerMirroredStrategy and means nothing for a GAN trainer.
-        """
-
-    def sample_latent(self, batch_size, draw: int = 0):
-        """z for this step's ``draw``-th use: a function of the seed and the generator's step count."""
-        return noise.normal(self.seed, self.g_optimizer.iterations, draw, batch_size, self.latent_dim)
+    def sample_latent(self, batch_size, use: int = 0):
+        """z for this step's ``use``-th batch of fakes: a function of the seed and the generator's step count."""
+        key = stream_key(self.seed, "z", self.g_optimizer.iterations, use)
+        return noise.normal(key, batch_size, self.latent_dim)
 
     def generator_conditions(self, labels, use: int = 0):
         """The conditions the generator draws for this step's ``use``-th batch of fakes, and the one-hot mask.
@@ -197,7 +178,7 @@ class ConditionalGAN(keras.Model):
         at the blend, half and half.
         """
         step = self.g_optimizer.iterations
-        return noise.mixed_conditions(self.seed, step, MIX_DRAW + 2 * use, labels, self.mix_fraction)
+        return noise.mixed_conditions(self.seed, step, use, labels, self.mix_fraction)
 
     def networks(self) -> dict:
         """The trained models, by role: what a checkpoint restores."""
@@ -282,7 +263,7 @@ class ConditionalDCGAN(ConditionalGAN):
         batch_size = tf.shape(real)[0]
         condition, one_class = self.generator_conditions(labels)
 
-        fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
+        fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
             fake_validity, _ = self.discriminator(fake, training=True)
@@ -292,7 +273,7 @@ class ConditionalDCGAN(ConditionalGAN):
         self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
 
         with tf.GradientTape() as tape:
-            fake = self.generator([self.sample_latent(batch_size, draw=1), condition], training=True)
+            fake = self.generator([self.sample_latent(batch_size, use=1), condition], training=True)
             fake_validity, fake_class = self.discriminator(fake, training=True)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
@@ -374,8 +355,8 @@ class ConditionalWGANGP(ConditionalGAN):
         """One critic update; ``index`` (0..n_critic-1) keeps its noise draws apart from the others'."""
         batch_size = tf.shape(real)[0]
         condition, _ = self.generator_conditions(labels, use=1 + index)
-        fake = self.generator([self.sample_latent(batch_size, draw=1 + 2 * index), condition], training=True)
-        epsilon = noise.uniform(self.seed, self.g_optimizer.iterations, 2 + 2 * index, batch_size)
+        fake = self.generator([self.sample_latent(batch_size, use=1 + index), condition], training=True)
+        epsilon = noise.uniform(stream_key(self.seed, "interpolation", self.g_optimizer.iterations, index), batch_size)
         with tf.GradientTape() as tape:
             real_score, real_class = self.critic(real, training=True)
             fake_score, fake_class = self.critic(fake, training=True)
@@ -398,7 +379,7 @@ class ConditionalWGANGP(ConditionalGAN):
         batch_size = tf.shape(labels)[0]
         condition, one_class = self.generator_conditions(labels)
         with tf.GradientTape() as tape:
-            fake = self.generator([self.sample_latent(batch_size, draw=0), condition], training=True)
+            fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
             fake_score, fake_class = self.critic(fake, training=True)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(loss)
@@ -437,7 +418,7 @@ class ConditionalWGANGP(ConditionalGAN):
         return self.generator_step(conditions[:, -1])
 
 
-class CriticPretrainer(keras.Model):
+class CriticPretrainer(PrebuiltTrainer):
     """GANGogh's critic pretraining: learn the styles before any adversarial game.
 
     The class head learns the style labels of real images; with a generator
@@ -456,7 +437,7 @@ class CriticPretrainer(keras.Model):
         self.seed = int(seed or 0)
         names = ["loss", "style_loss", "style_acc"] + (["wasserstein", "gp"] if generator is not None else [])
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.built = True
+        self.mark_built()
 
     def compile(self, optimizer, **kwargs):
         super().compile(optimizer=optimizer, **kwargs)
@@ -475,9 +456,9 @@ class CriticPretrainer(keras.Model):
     def adversarial_terms(self, real, condition):
         batch_size = tf.shape(real)[0]
         step = self.optimizer.iterations
-        z = noise.normal(self.seed, step, 0, batch_size, self.latent_dim)
+        z = noise.normal(stream_key(self.seed, "z", step, 0), batch_size, self.latent_dim)
         fake = self.generator([z, condition], training=False)
-        epsilon = noise.uniform(self.seed, step, 1, batch_size)
+        epsilon = noise.uniform(stream_key(self.seed, "interpolation", step, 0), batch_size)
         wasserstein = wasserstein_estimate(self.critic(real, training=True)[0], self.critic(fake, training=True)[0])
         penalty = gradient_penalty(lambda x: self.critic(x, training=True)[0], real, fake, epsilon)
         return wasserstein, penalty

@@ -23,10 +23,10 @@ import train_dcgan, train_wgan_gp
 
 which = sys.argv[1]
 script = train_dcgan if which == "dcgan" else train_wgan_gp
-config = {**script.paper_defaults("digits"), "latent_dim": 8, "seed": 7, "jit": False, "epochs": 1,
-          "steps_per_epoch_actual": 1, "mixed_precision": None, "mix_fraction": 0.5, "ema_decay": 0.5}
+config = script.RECIPE.defaults("digits", latent_dim=8, seed=7, jit=False, epochs=1, steps_per_epoch_actual=1,
+                                mix_fraction=0.5, ema_decay=0.5)
 if which == "wgan":
-    config.update(filters=8, n_critic=2, fake_class_loss=True)
+    config.update(filters=8, n_critic=2)
 shape, classes, batch = (16, 16, 1), 3, 8
 rng = np.random.default_rng(0)
 group = (config["n_critic"],) if which == "wgan" else ()
@@ -36,7 +36,7 @@ stream = tf.data.Dataset.from_tensors((images, conditions))
 
 def one_step(strategy, initial=None):
     with strategy.scope():
-        trainer = script.build_trainer(config, shape, classes)
+        trainer = script.RECIPE.build_trainer(config, shape, classes)
         # plain SGD: unlike Adam, its step is proportional to the gradient, so a wrong
         # averaging over replicas would show in the weights
         trainer.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05))

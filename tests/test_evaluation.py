@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from data import DataError, load_images
+from base.rundir import metrics_path
+from data import DataError, held_out_split, load_images, to_model_range
 from evaluation import classifier as classifier_module
-from evaluation.checkpoint import check_fits, default_output, evaluate_generator
-from evaluation.classifier import held_out_split, load_or_train_classifier, to_unit_range
+from evaluation.checkpoint import check_fits, evaluate_generator
+from evaluation.classifier import HELD_OUT_FRACTION, load_or_train_classifier
 from evaluation.inception import find_weights
 from evaluation.measure import FIGURES, measure, real_reference
 from models.dcgan import build_dcgan_generator
@@ -44,7 +45,7 @@ def real_images_of(digits, pool, seed=0):
         for k in np.argmax(conditions, axis=1):
             members = pool[digits.labels[pool] == k]
             picks.append(rng.choice(members))
-        return to_unit_range(digits.images[np.array(picks)])
+        return to_model_range(digits.images[np.array(picks)])
 
     return draw
 
@@ -63,7 +64,7 @@ def test_second_call_reuses_the_cache_without_training(judge, digits, cache, mon
     again = load_or_train_classifier(digits, "digits", cache, epochs=4)
     assert again.from_cache and again.path == judge.path
     assert again.held_out_accuracy == judge.held_out_accuracy
-    x = to_unit_range(digits.images[:32])
+    x = to_model_range(digits.images[:32])
     np.testing.assert_allclose(again.predict(x)[1], judge.predict(x)[1], atol=1e-6)
 
 
@@ -73,7 +74,7 @@ def test_changed_data_gets_its_own_classifier(judge, digits, cache):
 
 
 def test_a_generator_returning_real_images_scores_like_the_real_data(judge, digits, reference):
-    _, held_out = held_out_split(digits.labels)
+    _, held_out = held_out_split(digits.labels, HELD_OUT_FRACTION)
     result = measure(real_images_of(digits, held_out), judge, reference)
     figures = result.figures
     assert set(figures) == set(FIGURES)
@@ -113,13 +114,13 @@ def test_without_inception_weights_the_report_says_so(judge, digits, cache, tmp_
         find_weights(str(tmp_path / "missing.h5"))
 
 
-def test_default_output_is_the_run_directory(tmp_path):
+def test_metrics_go_to_the_run_directory(tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     assert (
-        default_output(run / "checkpoints" / "generator_epoch_001.h5")
+        metrics_path(run / "checkpoints" / "generator_epoch_001.h5")
         == tmp_path / "run" / "checkpoints" / "metrics.json"
     )
     (run / "config.json").write_text("{}")
-    assert default_output(run / "checkpoints" / "generator_epoch_001.h5") == run / "metrics.json"
-    assert default_output(tmp_path / "g.h5") == tmp_path / "metrics.json"
+    assert metrics_path(run / "checkpoints" / "generator_epoch_001.h5") == run / "metrics.json"
+    assert metrics_path(tmp_path / "g.h5") == tmp_path / "metrics.json"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from base.rundir import choose_generator
 from models.trainers import EMA_WARMUP, STANDING_BATCH_SIZE, STANDING_BATCHES, standing_statistics
-from sampling.source import choose_generator
 from tests.conftest import run_script, tiny_digits
 from train_dcgan import build_trainer as build_dcgan
 from train_wgan_gp import build_trainer as build_wgan

@@ -99,7 +99,7 @@ def test_throughput_cases_measure_both_wgan_gp_architectures():
     for name, arch in (("wgan-64", "paper"), ("wgan-64-torch", "paper"), ("wgan-64-deep", "deep")):
         config, _, _ = paper_config(CASES[name])
         assert config["arch"] == arch, name
-        assert config["fake_class_loss"] is None  # train_wgan_gp.build_trainer resolves it
+        assert config["fake_class_loss"] is True  # settled by the recipe, as train_wgan_gp.py does
     assert CASES["wgan-64-deep-torch"].kind == "torch"
     assert paper_config(CASES["wgan-64-deep-torch"])[0]["arch"] == "deep"
 

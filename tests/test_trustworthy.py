@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from base.networks import load_network
+from base.rundir import Position, complete_checkpoints, network_path
 from data import DataError
 from models.dcgan import build_dcgan_generator
 from tests.conftest import ROOT, run_script, tiny_digits, write_image
 from train_dcgan import build_trainer
 from training.callbacks import Checkpoint, DivergenceGuard
-from training.checkpoints import Position, complete_checkpoints, copy_weights, load_network, network_path
+from training.checkpoints import copy_weights
 from training.errors import TrainingDiverged
 
 DCGAN = ["train_dcgan.py", *tiny_digits()]

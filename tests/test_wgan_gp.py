@@ -179,11 +179,10 @@ def short_digits_run(**overrides):
     """66 generator steps of the default WGAN-GP (16 px digits, 16 filters): the critic's class accuracy by epoch."""
     import train_wgan_gp
     from data import load_images, training_dataset
-    from training.cli import COMMON_DEFAULTS
 
     data = load_images("digits", None, 16, progress=False)
-    config = {**COMMON_DEFAULTS, **train_wgan_gp.paper_defaults("digits"), "seed": 0, "latent_dim": 32}
-    config.update(filters=16, batch_size=32, ema_decay=0.0, **overrides)
+    config = train_wgan_gp.RECIPE.defaults("digits", seed=0, latent_dim=32, filters=16, batch_size=32, ema_decay=0.0)
+    config.update(overrides)
     keras.utils.set_random_seed(0)
     trainer = train_wgan_gp.build_trainer(config, data.image_shape, data.num_classes)
     stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=6, group=config["n_critic"])

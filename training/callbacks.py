@@ -11,9 +11,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from data.errors import DataError
+from base.errors import DataError
+from base.rundir import Position, prune_checkpoints
 from sampling import class_grid, render_grid, save_grid
-from training.checkpoints import Position, prune_checkpoints, save_checkpoint
+from training.checkpoints import save_checkpoint
 from training.errors import TrainingDiverged
 
 

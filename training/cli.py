@@ -236,6 +236,11 @@ def precision_policy(config: dict) -> str:
     return f"mixed_{config['mixed_precision']}" if config.get("mixed_precision") else "float32"
 
 
+def images_per_step(config: dict) -> int:
+    """Real images one train_step (or bench iteration) consumes: a batch per critic update for a WGAN, else one."""
+    return config["batch_size"] * config.get("n_critic", 1)
+
+
 COMMON_DEFAULTS = {
     "data_dir": None,
     "image_size": None,

@@ -13,7 +13,7 @@ import os
 import keras
 import tensorflow as tf
 
-from data.errors import DataError
+from base.errors import DataError
 
 log = logging.getLogger("artgan")
 

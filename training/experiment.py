@@ -5,54 +5,23 @@ flags -> config.json -> data -> trainer -> ``fit`` with callbacks -> files.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import secrets
 import shutil
 import sys
-import time
-from pathlib import Path
 
 import keras
 
+from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, default_out, remove_partial_files
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
 from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise, mixing_matrix, save_grid
 from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid, tensorboard_callbacks
-from training.checkpoints import Position, complete_checkpoints, remove_partial_files, restore_checkpoint
-from training.cli import merge_resumed, precision_policy
+from training.checkpoints import restore_checkpoint
+from training.cli import images_per_step, merge_resumed, precision_policy
 from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
 
 log = logging.getLogger("artgan")
-
-DEFAULT_CACHE = Path.home() / ".cache" / "artgan"
-
-
-class RunDirectory:
-    """The on-disk layout of a run; notebooks and sample.py start from here alone."""
-
-    def __init__(self, root):
-        self.root = Path(root)
-        self.config = self.root / "config.json"
-        self.log_csv = self.root / "log.csv"
-        self.train_log = self.root / "train.log"
-        self.samples = self.root / "samples"
-        self.checkpoints = self.root / "checkpoints"
-        self.mixing_matrix = self.root / "mixing_matrix.png"
-        self.metrics = self.root / "metrics.json"
-
-    def read_config(self) -> dict:
-        return json.loads(self.config.read_text())
-
-    def write_config(self, config: dict) -> None:
-        tmp = self.config.with_name("config.json.tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, self.config)
-
-
-def default_out(script: str, dataset: str) -> str:
-    return str(Path("runs") / f"{script}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 def prepare_run(config: dict, given: set, script: str, writer: bool = True) -> tuple[RunDirectory, dict]:
@@ -123,11 +92,6 @@ def describe_data(config: dict, data: LabelledImages, stored: dict | None) -> di
     return config
 
 
-def images_per_step(config: dict) -> int:
-    """Real images one train_step consumes: a batch per critic update for a WGAN, else one batch."""
-    return config["batch_size"] * config.get("n_critic", 1)
-
-
 def resume_point(trainer, run: RunDirectory, config: dict) -> Position:
     """Restore the newest complete checkpoint of a resumed run; a new run starts at the beginning."""
     if not config.get("resume"):
@@ -190,14 +154,24 @@ def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: in
     )
 
 
-def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunDirectory:
-    """Train ``build_trainer(config, image_shape, num_classes)`` and write the run directory."""
+def open_run(config: dict, given: set, script: str):
+    """``(strategy, chief, run, config)``: the start every script shares.
+
+    Only the chief (of a multi-worker run) writes the run directory; the other
+    workers train their share and read the same directory, for instance to resume.
+    """
     strategy = make_strategy(config["strategy"])  # first: a multi-worker strategy must precede other TF work
     chief = is_chief(strategy)
     run, config = prepare_run(config, given, script, writer=chief)
     check_batch_split(config["batch_size"], strategy)
     if chief:
         attach_log_file(run)
+    return strategy, chief, run, config
+
+
+def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunDirectory:
+    """Train ``build_trainer(config, image_shape, num_classes)`` and write the run directory."""
+    strategy, chief, run, config = open_run(config, given, script)
     stored = run.read_config() if config.get("resume") else None
     data = load_training_images(config)
     config = describe_data(config, data, stored)

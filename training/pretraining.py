@@ -16,12 +16,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from base.networks import save_network
+from base.rundir import DEFAULT_CACHE
 from data import LabelledImages, evaluation_dataset, load_images, training_dataset
 from training.callbacks import EpochLog
-from training.checkpoints import save_network
 from training.cli import precision_policy
-from training.devices import check_batch_split, make_strategy, set_precision
-from training.experiment import DEFAULT_CACHE, attach_log_file, describe_data, load_training_images, prepare_run
+from training.devices import set_precision
+from training.experiment import describe_data, load_training_images, open_run
 from training.optimizers import adam
 
 log = logging.getLogger("artgan")
@@ -36,18 +37,6 @@ def align_classes(images: LabelledImages, class_names: list[str]) -> LabelledIma
     labels = mapping[images.labels]
     keep = labels >= 0
     return LabelledImages(np.asarray(images.images)[keep], labels[keep], list(class_names))
-
-
-def held_out(data: LabelledImages, fraction: float, seed: int) -> tuple[LabelledImages, LabelledImages]:
-    """A seeded random ``fraction`` of the images for validation, the rest for training."""
-    order = np.random.default_rng([seed, 17]).permutation(len(data.labels))
-    count = max(1, int(round(fraction * len(order))))
-    val, train = np.sort(order[:count]), np.sort(order[count:])
-    images = np.asarray(data.images)
-    return (
-        LabelledImages(images[train], data.labels[train], data.class_names),
-        LabelledImages(images[val], data.labels[val], data.class_names),
-    )
 
 
 def split_validation(config: dict, data: LabelledImages) -> tuple[LabelledImages, LabelledImages]:
@@ -67,7 +56,7 @@ def split_validation(config: dict, data: LabelledImages) -> tuple[LabelledImages
         val = align_classes(val, data.class_names)
         log.info("validation: %d images of style_val.csv", len(val.labels))
         return data, val
-    train, val = held_out(data, config["val_fraction"], config["seed"])
+    train, val = data.split(config["val_fraction"], config["seed"])
     log.info("validation: %d held-out images (%.0f%%)", len(val.labels), 100 * config["val_fraction"])
     return train, val
 
@@ -98,16 +87,14 @@ def build_pretrainer(config: dict, image_shape, num_classes: int):
 
 
 def run_pretraining(config: dict, given: set, script: str):
-    strategy = make_strategy(config["strategy"])
-    check_batch_split(config["batch_size"], strategy)
-    run, config = prepare_run(config, given, script)
-    attach_log_file(run)
+    strategy, chief, run, config = open_run(config, given, script)
     train, val = split_validation(config, load_training_images(config))
     config = describe_data(config, train, None)
     if config.get("steps"):
         config["steps_per_epoch_actual"] = min(config["steps_per_epoch_actual"], config["steps"])
         config["epochs"] = math.ceil(config["steps"] / config["steps_per_epoch_actual"])
-    run.write_config(config)
+    if chief:
+        run.write_config(config)
     keras.utils.set_random_seed(config["seed"])
     set_precision(precision_policy(config))
     with strategy.scope():
@@ -130,10 +117,13 @@ def run_pretraining(config: dict, given: set, script: str):
         epochs=epochs,
         steps_per_epoch=steps,
         validation_data=evaluation_dataset(val.images, val.labels, val.num_classes, config["batch_size"]),
-        callbacks=[EpochLog(run.log_csv), SavePretrainedCritic(run.root / PRETRAINED_NAME)],
+        callbacks=[EpochLog(run.log_csv), SavePretrainedCritic(run.root / PRETRAINED_NAME)] if chief else [],
         verbose=2 if config["quiet"] or not sys.stdout.isatty() else 1,
         shuffle=False,
     )
+    if not chief:
+        log.info("done (a worker: the chief writes %s)", run.root)
+        return run
     log.info(
         "validation style accuracy %.3f (chance %.3f); critic saved to %s",
         history.history["val_style_acc"][-1],
