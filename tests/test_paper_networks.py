@@ -102,19 +102,32 @@ def test_the_grid_detector_catches_a_sparse_shortcut(seed):
     assert phase_contrast(block_output(sparse_up_block, seed)) > 1.5
 
 
-def random_images(generator):
-    z = np.random.default_rng(0).normal(size=(64, 6)).astype("f")
-    return generator([z, np.eye(3, dtype="f")[np.arange(64) % 3]], training=False)
+def random_images(generator, count=256):
+    """Enough samples that the parity variances are steady (64 let one init reach a contrast of 1.35)."""
+    z = np.random.default_rng(0).normal(size=(count, 6)).astype("f")
+    return generator([z, np.eye(3, dtype="f")[np.arange(count) % 3]], training=False)
 
 
-def test_generators_with_random_weights_draw_no_pixel_grid():
-    for generator in wgan_generators():
-        assert phase_contrast(random_images(generator)) < 1.3
+def mean_contrast(build, inits=4) -> float:
+    """The phase contrast averaged over random initialisations: one init alone ranges from 1.0 to 1.35
+    for the paper's blocks (an upsample-then-convolve kernel weighs the four phases a little
+    differently) and from 1.5 to 3.4 for the sparse one."""
+    contrasts = []
+    for seed in range(inits):
+        keras.utils.set_random_seed(seed)
+        contrasts.append(phase_contrast(random_images(build())))
+    return float(np.mean(contrasts))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("conditioning", ["concat", "global"])
+def test_generators_with_random_weights_draw_no_pixel_grid(arch, conditioning):
+    assert mean_contrast(lambda: build_wgan_generator((32, 32, 3), 3, 6, 8, conditioning, arch)) < 1.25
 
 
 def test_a_generator_built_on_the_sparse_block_draws_a_pixel_grid(monkeypatch):
     monkeypatch.setattr(wgan_gp, "residual_up_block", sparse_up_block)
-    assert phase_contrast(random_images(wgan_gp.build_wgan_generator((32, 32, 3), 3, 6, 8))) > 1.5
+    assert mean_contrast(lambda: wgan_gp.build_wgan_generator((32, 32, 3), 3, 6, 8)) > 1.8
 
 
 def test_up_convolution_starts_as_the_papers_upsample_then_convolve():
