@@ -168,7 +168,8 @@ def on_a_subset(config: dict, data, fraction: float, cache_dir: Path) -> dict:
         (folder / "classes.txt").write_text("".join(name + "\n" for name in data.class_names))
     flip = config["dataset"] == "wikiart" if config["flip"] is None else config["flip"]
     print(f"training on {len(kept)} of {len(data.labels)} {config['dataset']} images ({folder})")
-    return {**config, "dataset": "folder", "data_dir": str(folder), "flip": flip, "subset": fraction}
+    return {**config, "dataset": "folder", "data_dir": str(folder), "image_size": data.image_shape[0], "flip": flip,
+            "subset": fraction}  # fmt: skip
 
 
 def main(argv=None):
