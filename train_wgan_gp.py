@@ -95,6 +95,8 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         seed=config["seed"],
         mix_fraction=config.get("mix_fraction", 0.0),  # runs from before the flag have no entry
         ema_decay=config.get("ema_decay", 0.0),
+        augment_policy=config.get("augment") or (),  # runs from before the flag have no entry
+        augment_p=config.get("augment_p", 1.0),
     )
     trainer.compile(
         g_optimizer=adam(config),

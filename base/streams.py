@@ -20,6 +20,7 @@ STREAMS = (
     "interpolation",  # the gradient penalty's real/fake mixing weights, per (generator step, critic update)
     "mix_pure",  # which generator conditions stay one-hot, per (generator step, use)
     "mix_other",  # the second class of a blended condition, per (generator step, use)
+    "augment",  # DiffAugment's transforms, per (generator step, what is augmented, draw)
     "standing_statistics",  # the fixed draws that measure the averaged generator's BatchNorm statistics
 )
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Sample quality of a conditional GAN trained on real MNIST or CIFAR-10 on this machine, and its wall time.
+"""Sample quality of a conditional GAN trained on real MNIST, CIFAR-10 or WikiArt on this machine, and its wall time.
 
 Trains with the training script's own build_trainer and paper defaults
 (through training.experiment.run_experiment, so the run directory is the
@@ -15,12 +15,19 @@ Targets on 2 CPU cores (the 10,000 real test images of each dataset):
   (``--mix-fraction 0.25`` meets the mixing target; the paper's training does not).
 - WGAN-GP, MNIST: conditional accuracy >= 0.97 and Frechet distance <= 3x its floor, under 20 minutes;
   mixing mass >= 0.8 with ``--mix-fraction``.
-- CIFAR-10: no target; the figures beside the judge's and the real images', under 30 minutes.
+- CIFAR-10 and WikiArt: no target; the figures beside the judge's and the real images', under 30 minutes.
+
+Small collections (differentiable augmentation): ``--subset 0.1`` trains on a
+stratified tenth of the images (the judge still sees them all), and
+``--augment color,translation,cutout`` turns DiffAugment on; WikiArt's
+training split here is the 640-image subset of ../shared/data/wikiart.
 
   python bench/quality.py                                   # DC-GAN on MNIST, 25 epochs
   python bench/quality.py --mix-fraction 0.25
   python bench/quality.py --model wgan-gp --filters 32 --mixed-precision bfloat16 --batch-size 32 --epochs 45
   python bench/quality.py --dataset cifar10 --model wgan-gp --filters 64 --epochs 10
+  python bench/quality.py --dataset cifar10 --subset 0.1 --epochs 100 --augment color,translation,cutout
+  python bench/quality.py --dataset wikiart --image-size 32 --epochs 100 --augment color,translation,cutout
 """
 
 from __future__ import annotations
@@ -36,25 +43,29 @@ sys.path.insert(0, str(ROOT))
 
 from training.cli import (  # noqa: E402
     OneLineErrorParser,
+    add_augment_flags,
     add_ema_flag,
     add_mixing_flag,
+    open_fraction,
     positive_float,
     positive_int,
     run_cli,
 )
 
 MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
-DATA_DIRS = {"mnist": "mnist", "cifar10": "cifar10"}
-SIZES = {"mnist": 28, "cifar10": 32}
+DATA_DIRS = {"mnist": "mnist", "cifar10": "cifar10", "wikiart": "wikiart"}
+SIZES = {"mnist": 28, "cifar10": 32, "wikiart": 64}
 # (dataset, model) -> minimum conditional accuracy, maximum Frechet distance / floor, minutes
 TARGETS = {
     ("mnist", "dcgan"): {"conditional_accuracy": 0.98, "mixing_mass": 0.8, "total_minutes": 15.0},
     ("mnist", "wgan-gp"): {"conditional_accuracy": 0.97, "frechet_ratio": 3.0, "total_minutes": 20.0},
     ("cifar10", "dcgan"): {"total_minutes": 30.0},
     ("cifar10", "wgan-gp"): {"total_minutes": 30.0},
+    ("wikiart", "dcgan"): {"total_minutes": 30.0},
+    ("wikiart", "wgan-gp"): {"total_minutes": 30.0},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
-TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "arch")
+TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "arch", "augment", "augment_p", "image_size")
 
 
 def build_parser() -> OneLineErrorParser:
@@ -73,6 +84,11 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--arch", choices=("paper", "deep"), help="WGAN-GP networks (default: paper)")
     add_mixing_flag(parser)
     add_ema_flag(parser)
+    add_augment_flags(parser)
+    parser.add_argument("--image-size", type=positive_int, help="default: 28 MNIST, 32 CIFAR-10, 64 WikiArt")
+    parser.add_argument(
+        "--subset", type=open_fraction, help="train on this stratified fraction of the images (judged on them all)"
+    )
     parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
     parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
     parser.add_argument(
@@ -132,8 +148,35 @@ def checkpoint_generators(run, epochs: int) -> dict:
     return files
 
 
+def on_a_subset(config: dict, data, fraction: float, cache_dir: Path) -> dict:
+    """Train on a stratified ``fraction`` of ``data``, written once as a class-folder tree in the cache.
+
+    ``classes.txt`` keeps the dataset's class order, so the generator's class
+    k is the judge's class k; flips stay as the dataset would have them.
+    """
+    from PIL import Image
+
+    from data import held_out_split
+
+    _, kept = held_out_split(data.labels, fraction, config["seed"])
+    folder = cache_dir / "subsets" / f"{config['dataset']}-{data.image_shape[0]}-{fraction}-{config['seed']}"
+    if not (folder / "classes.txt").is_file():
+        for index in kept:
+            path = folder / data.class_names[data.labels[index]] / f"{index:06d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(data.images[index].squeeze()).save(path)
+        (folder / "classes.txt").write_text("".join(name + "\n" for name in data.class_names))
+    flip = config["dataset"] == "wikiart" if config["flip"] is None else config["flip"]
+    print(f"training on {len(kept)} of {len(data.labels)} {config['dataset']} images ({folder})")
+    return {**config, "dataset": "folder", "data_dir": str(folder), "image_size": data.image_shape[0], "flip": flip,
+            "subset": fraction}  # fmt: skip
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.subset and args.dataset == "mnist":
+        parser.error("--subset writes colour image folders: use it with cifar10 or wikiart")
     script = training_script(args.model)
     config = bench_config(args, script)
 
@@ -145,11 +188,14 @@ def main(argv=None):
     from training.experiment import run_experiment
 
     started = time.perf_counter()
+    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
+    size = config["image_size"] or SIZES[args.dataset]
+    data = load_images(args.dataset, config["data_dir"], size, cache_dir=cache_dir, progress=False)
+    if args.subset:
+        config = on_a_subset(config, data, args.subset, Path(cache_dir))
     name = f"bench_quality-{args.dataset}-{args.model}"
     run = run_experiment(config, set(config), name, script.RECIPE.build_trainer)
     trained = time.perf_counter()
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    data = load_images(args.dataset, config["data_dir"], SIZES[args.dataset], cache_dir=cache_dir, progress=False)
     report = {"model": args.model, "run": str(run.root), "epochs": args.epochs, "training_config": config}
     evaluated = {}
     for which, path in checkpoint_generators(run, args.epochs).items():

@@ -69,6 +69,9 @@ def evaluate_generator(
         "classifier": {**classifier.note(), "from_cache": classifier.from_cache},
         **result.figures,
         "per_class_accuracy": dict(zip(data.class_names, result.per_class_accuracy, strict=True)),
+        "per_class_frechet": dict(zip(data.class_names, result.per_class_frechet, strict=True)),
+        "per_class_frechet_floor": dict(zip(data.class_names, reference.per_class_frechet_floor, strict=True)),
+        "kid_floor_std": reference.kid_floor[1],
         "mixing_pairs": result.mixing_pairs,
         "inception": inception_part(weights, result.samples, reference.images),
     }

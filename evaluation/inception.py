@@ -13,7 +13,7 @@ import numpy as np
 
 from base.errors import DataError
 from data.files import keras_home
-from evaluation.metrics import frechet_distance, inception_score
+from evaluation.metrics import frechet_distance, inception_score, kernel_distance
 
 TOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"  # with the classifier: FID and IS
 NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"  # features only: FID
@@ -91,14 +91,24 @@ def inception_outputs(model, has_top: bool, images) -> tuple[np.ndarray, np.ndar
     return np.concatenate(features), (np.concatenate(probabilities) if has_top else None)
 
 
+NETWORK_NOTE = (
+    "Keras's ImageNet InceptionV3 (keras.applications), not the 2015 TensorFlow graph "
+    "(pt_inception-2015-12-05) behind published FIDs: compare these figures with each other, not with papers"
+)
+
+
 def inception_figures(path: Path, generated, real) -> dict:
-    """FID of generated vs real images and, with the top layer, the Inception Score of the generated ones."""
+    """FID and KID of generated vs real images and, with the top layer, the Inception Score of the generated ones."""
     model, has_top = build_inception(path)
     generated_features, probabilities = inception_outputs(model, has_top, generated)
     real_features, _ = inception_outputs(model, has_top, real)
+    kid, kid_std = kernel_distance(generated_features, real_features)
     return {
         "available": True,
         "weights": str(path),
+        "network": NETWORK_NOTE,
         "fid": frechet_distance(generated_features, real_features),
+        "kid": kid,
+        "kid_std": kid_std,
         "inception_score": inception_score(probabilities, splits=min(10, len(probabilities))) if has_top else None,
     }

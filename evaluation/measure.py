@@ -16,7 +16,15 @@ import numpy as np
 from base.errors import DataError
 from data import to_model_range
 from evaluation.classifier import RealClassifier
-from evaluation.metrics import class_diversity, conditional_accuracy, frechet_distance, mixing_scores
+from evaluation.metrics import (
+    class_diversity,
+    conditional_accuracy,
+    frechet_distance,
+    kernel_distance,
+    mixing_scores,
+    per_class_frechet,
+    precision_recall,
+)
 from evaluation.settings import DEFAULT_SAMPLES
 from sampling import generate, mixed_condition, one_hot
 
@@ -29,7 +37,15 @@ FIGURES = (
     "frechet_floor",
     "diversity",
     "diversity_real",
+    "kid",
+    "kid_std",
+    "kid_floor",
+    "precision",
+    "precision_real",
+    "recall",
+    "recall_real",
 )
+NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
 REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
 
 
@@ -39,16 +55,22 @@ class RealReference:
 
     images: np.ndarray  # half A in [-1, 1]: the reference set (InceptionV3 needs the pixels)
     features: np.ndarray  # the classifier's features of half A
+    labels: np.ndarray  # the labels of half A
     requested: np.ndarray  # the labels of half B: the classes the generator is asked for
     frechet_floor: float  # Frechet distance of half B to half A
     diversity_real: float  # within-class diversity of half B
     num_classes: int
+    kid_floor: tuple  # (mean, std) of the kernel distance of half B to half A
+    precision_real: float  # half B against half A's manifold
+    recall_real: float
+    per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
 
 
 @dataclass
 class Measurement:
     figures: dict  # every name in FIGURES -> float (NaN where it does not apply)
     per_class_accuracy: list  # conditional accuracy per requested class (None: not requested)
+    per_class_frechet: list  # Frechet distance within each class (None: too few samples)
     mixing_pairs: list  # {"i", "j", "mass", "evenness"} per pair i < j
     mixing_samples_per_pair: int
     samples: np.ndarray  # the generated images, conditioned on reference.requested
@@ -65,13 +87,20 @@ def real_reference(classifier: RealClassifier, data, samples: int = DEFAULT_SAMP
     features_a, _ = classifier.predict(images_a)
     features_b, _ = classifier.predict(to_model_range(np.asarray(data.images)[half_b]))
     requested = np.asarray(data.labels[half_b], dtype=np.int64)
+    labels_a = np.asarray(data.labels[half_a], dtype=np.int64)
+    precision_real, recall_real = precision_recall(features_a, features_b, NEIGHBOURS)
     return RealReference(
         images=images_a,
         features=features_a,
+        labels=labels_a,
         requested=requested,
         frechet_floor=frechet_distance(features_b, features_a),
         diversity_real=class_diversity(features_b, requested, data.num_classes),
         num_classes=data.num_classes,
+        kid_floor=kernel_distance(features_b, features_a, seed=seed),
+        precision_real=precision_real,
+        recall_real=recall_real,
+        per_class_frechet_floor=per_class_frechet(features_b, requested, features_a, labels_a, data.num_classes),
     )
 
 
@@ -113,6 +142,8 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
     pairs = k * (k - 1) // 2
     per_pair = max(1, round(len(reference.requested) / pairs)) if pairs else 0
     mass, evenness, mixing_pairs = mixing_fidelity(draw, classifier, k, per_pair)
+    kid, kid_std = kernel_distance(features, reference.features)
+    precision, recall = precision_recall(reference.features, features, NEIGHBOURS)
     figures = {
         "classifier_accuracy": classifier.held_out_accuracy,
         "conditional_accuracy": accuracy,
@@ -122,5 +153,13 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
         "frechet_floor": reference.frechet_floor,
         "diversity": class_diversity(features, reference.requested, k),
         "diversity_real": reference.diversity_real,
+        "kid": kid,
+        "kid_std": kid_std,
+        "kid_floor": reference.kid_floor[0],
+        "precision": precision,
+        "precision_real": reference.precision_real,
+        "recall": recall,
+        "recall_real": reference.recall_real,
     }
-    return Measurement(figures, per_class, mixing_pairs, per_pair, samples)
+    by_class = per_class_frechet(features, reference.requested, reference.features, reference.labels, k)
+    return Measurement(figures, per_class, by_class, mixing_pairs, per_pair, samples)

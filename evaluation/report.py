@@ -14,6 +14,9 @@ ROWS = (
     ("mixing: evenness", "mixing_evenness", None, "1 = every image an even blend"),
     ("Frechet distance (classifier)", "frechet_distance", "frechet_floor", "real vs real: the floor"),
     ("within-class diversity", "diversity", "diversity_real", "real images of the same classes"),
+    ("kernel distance (classifier)", "kid", "kid_floor", "real vs real; generated's spread over subsets: {kid_std}"),
+    ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
+    ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
 )
 
 
@@ -27,18 +30,32 @@ def format_table(report: dict) -> str:
     """The figures as aligned text: generated beside real, then per-class accuracy, then FID/IS."""
     lines = [f"{'':32s}{'generated':>11s}{'real':>11s}  real means"]
     for label, generated, real, meaning in ROWS:
+        meaning = meaning.format(kid_std=_number(report.get("kid_std")))
         lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
-    per_class = report.get("per_class_accuracy", {})
-    if per_class:
-        cells = ", ".join(f"{name} {_number(value)}" for name, value in per_class.items())
-        lines.append(f"per-class conditional accuracy: {cells}")
+    lines += per_class_table(report)
     inception = report.get("inception", {})
     if inception.get("available"):
         score = _number(inception.get("inception_score"))
-        lines.append(f"FID (InceptionV3) {_number(inception['fid'])}; Inception Score {score}")
+        kid = f"{_number(inception.get('kid'))} +- {_number(inception.get('kid_std'))}"
+        lines.append(f"InceptionV3: FID {_number(inception['fid'])}, KID {kid}, Inception Score {score}")
+        lines.append(f"  ({inception.get('network', 'InceptionV3')})")
     else:
         lines.append(inception.get("reason", "FID and Inception Score: not computed"))
     return "\n".join(lines)
+
+
+def per_class_table(report: dict) -> list[str]:
+    """Conditional accuracy and the within-class Frechet distance (beside its real floor) per class."""
+    accuracy = report.get("per_class_accuracy", {})
+    if not accuracy:
+        return []
+    frechet, floor = report.get("per_class_frechet", {}), report.get("per_class_frechet_floor", {})
+    width = max(12, *(len(name) + 2 for name in accuracy))
+    lines = [f"{'per class':{width}s}{'accuracy':>11s}{'Frechet':>11s}{'real':>11s}"]
+    for name, value in accuracy.items():
+        cells = (_number(value), _number(frechet.get(name)), _number(floor.get(name)))
+        lines.append(f"{name:{width}s}" + "".join(f"{cell:>11s}" for cell in cells))
+    return lines
 
 
 def _plain(value):

@@ -28,9 +28,11 @@ from losses import (
     wasserstein_estimate,
 )
 from models import noise
+from models.augment import augment
 from models.keras_workarounds import PrebuiltTrainer, step_logs
 
 CREATIVE_MODES = ("off", "can", "damped")
+REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes for the critic, fakes for the generator
 EMA_WARMUP = 10  # the average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps
 STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 
@@ -140,9 +142,12 @@ class ConditionalGAN(PrebuiltTrainer):
         seed: int | None = None,
         mix_fraction: float = 0.0,
         ema_decay: float = 0.0,
+        augment_policy: tuple = (),
+        augment_p: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.augment_policy, self.augment_p = tuple(augment_policy), float(augment_p)
         self.generator = generator
         self.generator_average = GeneratorAverage(generator, ema_decay) if ema_decay > 0 else None
         self.discriminator = discriminator
@@ -164,6 +169,14 @@ class ConditionalGAN(PrebuiltTrainer):
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
+
+    def critic_view(self, images, *where):
+        """What the discriminator or critic sees of ``images``: themselves, or their DiffAugment.
+
+        ``where`` keeps the draws of each call apart: (REAL or FAKE or GENERATED, critic update).
+        """
+        step = self.g_optimizer.iterations
+        return augment(images, self.augment_policy, self.augment_p, self.seed, step, *where)
 
     def sample_latent(self, batch_size, use: int = 0):
         """z for this step's ``use``-th batch of fakes: a function of the seed and the generator's step count."""
@@ -264,6 +277,7 @@ class ConditionalDCGAN(ConditionalGAN):
         condition, one_class = self.generator_conditions(labels)
 
         fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
+        real, fake = self.critic_view(real, REAL), self.critic_view(fake, FAKE)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
             fake_validity, _ = self.discriminator(fake, training=True)
@@ -274,7 +288,7 @@ class ConditionalDCGAN(ConditionalGAN):
 
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=1), condition], training=True)
-            fake_validity, fake_class = self.discriminator(fake, training=True)
+            fake_validity, fake_class = self.discriminator(self.critic_view(fake, GENERATED), training=True)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(g_loss)
@@ -357,6 +371,9 @@ class ConditionalWGANGP(ConditionalGAN):
         condition, _ = self.generator_conditions(labels, use=1 + index)
         fake = self.generator([self.sample_latent(batch_size, use=1 + index), condition], training=True)
         epsilon = noise.uniform(stream_key(self.seed, "interpolation", self.g_optimizer.iterations, index), batch_size)
+        # The penalty's interpolates join the augmented real and fake images: the critic is
+        # only ever evaluated on augmented images, so its 1-Lipschitz constraint belongs there.
+        real, fake = self.critic_view(real, REAL, index), self.critic_view(fake, FAKE, index)
         with tf.GradientTape() as tape:
             real_score, real_class = self.critic(real, training=True)
             fake_score, fake_class = self.critic(fake, training=True)
@@ -380,7 +397,7 @@ class ConditionalWGANGP(ConditionalGAN):
         condition, one_class = self.generator_conditions(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
-            fake_score, fake_class = self.critic(fake, training=True)
+            fake_score, fake_class = self.critic(self.critic_view(fake, GENERATED), training=True)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(loss)
         self.apply_generator_gradients(tape, scaled)

@@ -24,7 +24,7 @@ import train_dcgan, train_wgan_gp
 which = sys.argv[1]
 script = train_dcgan if which == "dcgan" else train_wgan_gp
 config = script.RECIPE.defaults("digits", latent_dim=8, seed=7, jit=False, epochs=1, steps_per_epoch_actual=1,
-                                mix_fraction=0.5, ema_decay=0.5)
+                                mix_fraction=0.5, ema_decay=0.5, augment=["color", "translation", "cutout"])
 if which == "wgan":
     config.update(filters=8, n_critic=2)
 shape, classes, batch = (16, 16, 1), 3, 8

@@ -20,8 +20,16 @@ EVAL_COLUMNS = [
     "eval_frechet_floor",
     "eval_diversity",
     "eval_diversity_real",
+    "eval_kid",
+    "eval_kid_std",
+    "eval_kid_floor",
+    "eval_precision",
+    "eval_precision_real",
+    "eval_recall",
+    "eval_recall_real",
 ]
 UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
+UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +83,14 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
     assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
     assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
+    # Two epochs of a tiny run: far from the real images by every measure, and the table says so per class.
+    assert metrics["kid"] > metrics["kid_floor"] + 3 * metrics["kid_std"] and metrics["kid_floor_std"] > 0
+    assert metrics["precision"] < metrics["precision_real"] and metrics["recall"] < metrics["recall_real"]
+    frechet, floor = metrics["per_class_frechet"], metrics["per_class_frechet_floor"]
+    assert list(frechet) == list(floor) == [str(d) for d in range(10)]
+    assert all(frechet[name] > floor[name] > 0 for name in frechet)
+    per_class_rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] == ["7"]]
+    assert per_class_rows and float(per_class_rows[-1][2]) == pytest.approx(frechet["7"], abs=1e-4)
     # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
     last_row = read_log(tiny_run / "log.csv")[-1]
     for column in EVAL_COLUMNS:

@@ -9,9 +9,14 @@ from evaluation.metrics import (
     frechet_distance,
     frechet_distance_from_statistics,
     inception_score,
+    kernel_distance,
     mean_pairwise_distance,
     mixing_scores,
+    per_class_frechet,
+    polynomial_kernel,
+    precision_recall,
     trace_of_root_of_product,
+    unbiased_mmd2,
 )
 
 
@@ -106,3 +111,41 @@ def test_inception_score_bounds():
     assert inception_score(certain_and_balanced) == pytest.approx(4.0)
     assert inception_score(np.full((100, 4), 0.25)) == pytest.approx(1.0)
     assert inception_score(np.tile(np.eye(4)[[0]], (100, 1))) == pytest.approx(1.0)  # mode collapse
+
+
+def test_kernel_distance_is_near_zero_for_one_distribution_and_grows_with_a_shift(rng):
+    a, b = rng.normal(size=(600, 16)), rng.normal(size=(600, 16))
+    same, spread = kernel_distance(a, b, subsets=20, seed=1)
+    assert abs(same) < 3 * spread + 1e-3  # unbiased: 0 in expectation, either sign
+    shifted = [kernel_distance(a, b + shift, subsets=20, seed=1)[0] for shift in (0.25, 0.5, 1.0)]
+    assert shifted[0] > 3 * spread and shifted[0] < shifted[1] < shifted[2]
+
+
+def test_kernel_distance_of_identical_sets_is_the_diagonal_correction_alone(rng):
+    a = rng.normal(size=(50, 4))
+    k = polynomial_kernel(a, a)
+    m = len(a)
+    # Within-set means leave the diagonal out, the cross mean keeps it: the estimate is
+    # 2 (sum(K) - tr(K)) / (m (m - 1)) - 2 sum(K) / m^2 exactly.
+    expected = 2 * (k.sum() - np.trace(k)) / (m * (m - 1)) - 2 * k.mean()
+    assert unbiased_mmd2(a, a) == pytest.approx(expected)
+
+
+def test_precision_and_recall_on_identical_disjoint_and_collapsed_sets(rng):
+    real = rng.normal(size=(400, 8))
+    assert precision_recall(real, real) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0) == (0.0, 0.0)
+    two_kinds = np.concatenate([real[:200], real[200:] + 50.0])
+    one_kind = two_kinds[:200]  # a generator that draws only one of the two kinds of real images
+    assert precision_recall(two_kinds, one_kind) == (1.0, 0.5)
+    near = precision_recall(real, rng.normal(size=(400, 8)))  # another draw of the same distribution
+    assert min(near) > 0.8
+
+
+def test_per_class_frechet_names_the_bad_class(rng):
+    real = rng.normal(size=(300, 4))
+    labels = np.repeat([0, 1, 2], 100)
+    fake = real + rng.normal(scale=0.01, size=real.shape)
+    fake[labels == 2] += 5.0
+    distances = per_class_frechet(fake, labels, real, labels, num_classes=4)
+    assert distances[0] < 0.01 and distances[1] < 0.01 and distances[2] > 50 and distances[3] is None

@@ -42,8 +42,12 @@ WGAN = [
     "4",
     "--lr-decay",
     "linear",
+    "--augment",
+    "color,translation,cutout",
+    "--augment-p",
+    "0.5",
     "--quiet",
-]
+]  # augmentation too: its draws must repeat on resume
 
 
 def final_weights(run, role, epoch):

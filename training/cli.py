@@ -70,6 +70,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     add_training_flags(parser)
     add_mixing_flag(parser)
     add_ema_flag(parser)
+    add_augment_flags(parser)
     add_run_flags(parser)
     return parser
 
@@ -130,6 +131,35 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
     add_device_flags(parser)
+
+
+AUGMENT_POLICIES = ("color", "translation", "cutout")  # models/augment.py's transforms
+
+
+def augment_policy(text: str) -> list[str]:
+    """``color,translation`` -> ["color", "translation"]; ``none`` -> []."""
+    names = [name.strip() for name in text.split(",") if name.strip() and name.strip().lower() != "none"]
+    unknown = [name for name in names if name not in AUGMENT_POLICIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown augmentation {', '.join(unknown)}; choose from {', '.join(AUGMENT_POLICIES)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def add_augment_flags(parser: argparse.ArgumentParser) -> None:
+    augment = parser.add_argument_group("differentiable augmentation (small datasets)")
+    augment.add_argument(
+        "--augment",
+        type=augment_policy,
+        metavar="POLICY[,POLICY]",
+        help="augment every image the discriminator or critic sees, real and generated alike, differentiably "
+        "(DiffAugment): any of color, translation, cutout; 'color,translation,cutout' for a few hundred images "
+        "(default: none, the paper's training)",
+    )
+    augment.add_argument(
+        "--augment-p", type=unit_interval, help="probability of each transform per image (default: 1, DiffAugment's)"
+    )
 
 
 def add_mixing_flag(parser: argparse.ArgumentParser) -> None:
@@ -252,6 +282,8 @@ COMMON_DEFAULTS = {
     "latent_dim": 100,
     "mix_fraction": 0.0,
     "ema_decay": 0.999,
+    "augment": [],
+    "augment_p": 1.0,
     "seed": None,
     "out": None,
     "resume": False,
