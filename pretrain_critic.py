@@ -14,7 +14,6 @@ starts a WGAN-GP run:
 import argparse
 
 from training.cli import (
-    add_arch_flag,
     add_data_flags,
     add_out_flags,
     add_training_flags,
@@ -39,7 +38,6 @@ def defaults(dataset: str) -> dict:
         "beta1": 0.0,
         "beta2": 0.9,
         "filters": 128,
-        "arch": "paper",
         "adversarial": False,
         "gp_weight": 10.0,
         "val_fraction": 0.1,
@@ -61,7 +59,6 @@ def add_pretraining_flags(parser: argparse.ArgumentParser) -> None:
     critic.add_argument(
         "--filters", type=positive_int, help="critic width; must match train_wgan_gp.py's (default: 128)"
     )
-    add_arch_flag(critic)
     critic.add_argument(
         "--adversarial", action="store_true", help="also train the score head against an untrained generator"
     )

@@ -14,7 +14,6 @@ import os
 
 from base.errors import DataError
 from training.cli import (
-    add_arch_flag,
     positive_float,
     positive_int,
     run_cli,
@@ -49,7 +48,6 @@ def paper_defaults(dataset: str) -> dict:
         "critic_class_weight": None,
         "fake_class_loss": None,
         "filters": 128,
-        "arch": "paper",
         "conditioning": "concat",
         "creative": "off",
         "ambiguity_weight": 1.0,
@@ -72,11 +70,10 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     from training.checkpoints import copy_weights
     from training.optimizers import adam
 
-    arch = config.get("arch", "paper")
     generator = build_wgan_generator(
-        image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"], arch
+        image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"]
     )
-    critic = build_wgan_critic(image_shape, num_classes, config["filters"], arch)
+    critic = build_wgan_critic(image_shape, num_classes, config["filters"])
     if config["critic_weights"] and not config.get("resume"):
         copy_weights(load_network(config["critic_weights"]), critic, config["critic_weights"])
         logging.getLogger("artgan").info("critic starts from %s", config["critic_weights"])
@@ -127,7 +124,6 @@ def add_wgan_flags(parser: argparse.ArgumentParser) -> None:
         "(default: on; off with --creative, whose critic learns styles from real art only)",
     )
     wgan.add_argument("--filters", type=positive_int, help="convolution filters in both networks (default: 128)")
-    add_arch_flag(wgan)
     add_art_flags(parser)
 
 

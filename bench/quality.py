@@ -65,7 +65,7 @@ TARGETS = {
     ("wikiart", "wgan-gp"): {"total_minutes": 30.0},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
-TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "arch", "augment", "augment_p", "image_size")
+TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "augment", "augment_p", "image_size")
 
 
 def build_parser() -> OneLineErrorParser:
@@ -81,7 +81,6 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--critic-class-weight", type=float, help="WGAN-GP: weight of the critic's class terms")
     parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
     parser.add_argument("--filters", type=positive_int, help="WGAN-GP: network width (default: the script's)")
-    parser.add_argument("--arch", choices=("paper", "deep"), help="WGAN-GP networks (default: paper)")
     add_mixing_flag(parser)
     add_ema_flag(parser)
     add_augment_flags(parser)

@@ -10,9 +10,7 @@ are built (as ``training/experiment.py`` does), and ``trainer.fit`` on one
 real batch from ``data.training_dataset`` (WGAN-GP: ``group=n_critic``)
 repeated in memory. A first ``fit`` traces and warms up; a second one is
 timed per iteration (one ``train_step`` = one generator update) with a
-callback; the figure is the median. The WGAN-GP cases run the default
-(``--arch paper``) networks; the ``-deep`` cases the ``deep`` ones, beside
-them in the same run.
+callback; the figure is the median.
 
 FLOPs per iteration are counted from the layers' shapes (bench/flops.py:
 2 x multiply-adds of Conv2D/Conv2DTranspose/Dense; forward 1, backprop to
@@ -32,7 +30,7 @@ Examples:
   python bench/throughput.py --quick --only dcgan-28
   python bench/throughput.py                   # every case, a few minutes each for WGAN-GP 64 px
   python bench/throughput.py --only peak,wgan-64,wgan-64-jit --json /tmp/throughput.json
-  python bench/throughput.py --only wgan-64,wgan-64-deep,wgan-64-torch,wgan-64-deep-torch
+  python bench/throughput.py --only wgan-64,wgan-64-torch
 """
 
 from __future__ import annotations
@@ -67,7 +65,6 @@ class Case:
     precision: str = "float32"  # or "bfloat16" (Keras mixed_bfloat16 / torch autocast)
     jit: bool = False
     grappler: bool = True  # False: TensorFlow's graph optimizer off (a profiling variant)
-    arch: str = "paper"  # WGAN-GP networks: "paper" | "deep" (models/wgan_gp.py)
 
 
 def _cases() -> dict[str, Case]:
@@ -75,7 +72,6 @@ def _cases() -> dict[str, Case]:
     for model in ("dcgan", "wgan"):
         for size in (28, 32, 64):
             cases.append(Case(f"{model}-{size}", "keras", model, size))
-    cases.append(Case("wgan-64-deep", "keras", "wgan", 64, arch="deep"))
     for model in ("dcgan", "wgan"):
         cases += [
             Case(f"{model}-64-jit", "keras", model, 64, jit=True),
@@ -88,7 +84,6 @@ def _cases() -> dict[str, Case]:
         Case("wgan-64-nograppler", "keras", "wgan", 64, grappler=False),
         Case("dcgan-64-torch", "torch", "dcgan", 64),
         Case("wgan-64-torch", "torch", "wgan", 64),
-        Case("wgan-64-deep-torch", "torch", "wgan", 64, arch="deep"),
         Case("wgan-64-torch-bf16", "torch", "wgan", 64, "bfloat16"),
     ]
     return {case.name: case for case in cases}
@@ -140,7 +135,6 @@ def paper_config(case: Case) -> tuple[dict, tuple, int]:
     recipe = train_wgan_gp.RECIPE if case.model == "wgan" else train_dcgan.RECIPE
     config = recipe.defaults(
         dataset,
-        **({"arch": case.arch} if case.model == "wgan" else {}),
         seed=0,
         jit=case.jit,
         mixed_precision=case.precision if case.precision != "float32" else None,
@@ -441,7 +435,7 @@ def table(results: list[Result]) -> str:
         if case.kind == "peak":
             continue
         config, _, _ = paper_config(case)
-        network = {"dcgan": "DC-GAN", "wgan": f"WGAN-GP ({case.arch})"}[case.model]
+        network = {"dcgan": "DC-GAN", "wgan": "WGAN-GP"}[case.model]
         path = {"keras": "trainer.fit", "plain": "tf.function(train_step)", "torch": "PyTorch"}[case.kind]
         jit = "-" if case.kind == "torch" else ("on" if case.jit else "off")
         row = [case.name, network, str(case.size), str(config["batch_size"]), case.precision, jit, path]

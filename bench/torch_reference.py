@@ -6,14 +6,11 @@ Layer for layer the shapes of models/dcgan.py and models/wgan_gp.py
 nn.Upsample where Keras has UpSampling2D), the same losses and update
 order: DC-GAN D then G; WGAN-GP n_critic critic updates with the gradient
 penalty (create_graph=True, double backprop), then one generator update.
-The WGAN-GP networks come in both of models/wgan_gp.py's architectures,
-``config["arch"]``: ``paper`` (the default; generator base from
+The WGAN-GP networks are the paper's (generator base from
 ``paper_generator_plan``, critic of a pooled first block, a pooled block
-and two identity blocks) and ``deep`` (``resolution_plan`` in both
-networks, a stack of downsampling blocks in the critic). Tensors are
-channels-last in memory, like TensorFlow's NHWC. FLOPs are counted from
-the Keras twins of the networks (the same arch), so a row here has exactly
-the FLOPs of its Keras row.
+and two identity blocks). Tensors are channels-last in memory, like
+TensorFlow's NHWC. FLOPs are counted from the Keras twins of the networks,
+so a row here has exactly the FLOPs of its Keras row.
 """
 
 from __future__ import annotations
@@ -23,8 +20,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.layout import check_paper_critic_size, paper_generator_plan, resolution_plan, stage_filters
-
-ARCHS = ("paper", "deep")  # as models/wgan_gp.py
 
 
 def up_conv(c_in, c_out, kernel, bias=True):
@@ -77,17 +72,6 @@ class DCDiscriminator(nn.Module):
         return self.validity(h), self.classes(h)
 
 
-def check_arch(arch):
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
-
-
-def generator_plan(size, arch):
-    """``(base, stages)`` of the WGAN-GP generator, as ``models.wgan_gp.generator_plan``."""
-    check_arch(arch)
-    return paper_generator_plan(size) if arch == "paper" else resolution_plan(size)
-
-
 def layer_norm(channels):
     """Keras GroupNormalization(groups=1, epsilon=1e-5): one group over (C, H, W), per-channel scale and shift."""
     return nn.GroupNorm(1, channels, eps=1e-5)
@@ -112,27 +96,8 @@ class UpBlock(nn.Module):
         return shortcut + self.conv(F.relu(self.bn2(y)))
 
 
-class DownBlock(nn.Module):
-    """The ``deep`` critic's block: (LN-ReLU-)Conv-LN-ReLU-Conv-AvgPool, plus an AvgPool-1x1 shortcut."""
-
-    def __init__(self, c_in, filters, first):
-        super().__init__()
-        self.first = first
-        self.shortcut = nn.Conv2d(c_in, filters, 1)
-        self.ln1 = None if first else layer_norm(c_in)
-        self.conv1 = nn.Conv2d(c_in, filters, 3, padding=1)
-        self.ln2 = layer_norm(filters)
-        self.conv2 = nn.Conv2d(filters, filters, 3, padding=1)
-
-    def forward(self, x):
-        shortcut = self.shortcut(F.avg_pool2d(x, 2))
-        y = x if self.first else F.relu(self.ln1(x))
-        y = self.conv2(F.relu(self.ln2(self.conv1(y))))
-        return shortcut + F.avg_pool2d(y, 2)
-
-
 class FirstDownBlock(nn.Module):
-    """The ``paper`` critic's first block: Conv-ReLU-AvgPool-Conv, plus an AvgPool-1x1 shortcut."""
+    """The critic's first block: Conv-ReLU-AvgPool-Conv, plus an AvgPool-1x1 shortcut."""
 
     def __init__(self, c_in, filters):
         super().__init__()
@@ -146,7 +111,7 @@ class FirstDownBlock(nn.Module):
 
 
 class NormReluConv(nn.Module):
-    """LN-ReLU(-AvgPool)-Conv3x3, the unit of every ``paper`` critic block after the first."""
+    """LN-ReLU(-AvgPool)-Conv3x3, the unit of every critic block after the first."""
 
     def __init__(self, c_in, filters, pool=False):
         super().__init__()
@@ -182,9 +147,9 @@ class IdentityBlock(nn.Module):
 
 
 class WGenerator(nn.Module):
-    def __init__(self, size, channels, classes, latent=100, filters=128, arch="paper"):
+    def __init__(self, size, channels, classes, latent=100, filters=128):
         super().__init__()
-        self.base, stages = generator_plan(size, arch)
+        self.base, stages = paper_generator_plan(size)
         self.filters = filters
         self.project = nn.Linear(latent + classes, self.base * self.base * filters)
         self.blocks = nn.Sequential(*[UpBlock(filters, filters) for _ in range(stages)])
@@ -199,16 +164,11 @@ class WGenerator(nn.Module):
 
 
 class WCritic(nn.Module):
-    def __init__(self, size, channels, classes, filters=128, arch="paper"):
+    def __init__(self, size, channels, classes, filters=128):
         super().__init__()
-        check_arch(arch)
-        if arch == "paper":
-            check_paper_critic_size(size)
-            blocks = [FirstDownBlock(channels, filters), PooledDownBlock(filters)]
-            blocks += [IdentityBlock(filters), IdentityBlock(filters)]
-        else:
-            _, stages = resolution_plan(size)
-            blocks = [DownBlock(channels if s == 0 else filters, filters, s == 0) for s in range(stages)]
+        check_paper_critic_size(size)
+        blocks = [FirstDownBlock(channels, filters), PooledDownBlock(filters)]
+        blocks += [IdentityBlock(filters), IdentityBlock(filters)]
         self.blocks = nn.Sequential(*blocks)
         self.score = nn.Linear(filters, 1)
         self.classes = nn.Linear(filters, classes)
@@ -229,9 +189,9 @@ class Trainer:
         size, _, channels = image_shape
         self.model, self.config, self.latent = model, config, config["latent_dim"]
         if model == "wgan":
-            filters, arch = config["filters"], config.get("arch", "paper")
-            self.g = WGenerator(size, channels, classes, self.latent, filters, arch)
-            self.d = WCritic(size, channels, classes, filters, arch)
+            filters = config["filters"]
+            self.g = WGenerator(size, channels, classes, self.latent, filters)
+            self.d = WCritic(size, channels, classes, filters)
             betas = (config["beta1"], config["beta2"])
         else:
             self.g = DCGenerator(size, channels, classes, self.latent)
@@ -336,15 +296,14 @@ def build_iteration(case, config, image_shape, num_classes):
 
 
 def keras_twin(case, config, image_shape, num_classes):
-    """The Keras networks of the same case (the same arch), only to count FLOPs."""
+    """The Keras networks of the same case, only to count FLOPs."""
     from types import SimpleNamespace
 
     if case.model == "wgan":
         from models.wgan_gp import build_wgan_critic, build_wgan_generator
 
-        arch = config.get("arch", "paper")
-        g = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"], arch=arch)
-        d = build_wgan_critic(image_shape, num_classes, config["filters"], arch)
+        g = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"])
+        d = build_wgan_critic(image_shape, num_classes, config["filters"])
         return SimpleNamespace(generator=g, critic=d)
     from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 

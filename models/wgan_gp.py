@@ -1,15 +1,12 @@
 """The paper's conditional WGAN-GP networks: residual generator, layer-normalised residual critic.
 
-Two architectures, by ``arch``:
-
-- ``paper`` (the default): the ArtGan code's networks. Critic at 64 px:
-  Conv3x3-ReLU-AvgPool-Conv3x3 (+ AvgPool, 1x1 shortcut) to 32x32,
-  norm-ReLU-Conv-norm-ReLU-AvgPool-Conv (+ AvgPool shortcut) to 16x16, two
-  identity-shortcut blocks at 16x16, ReLU, global average pool. Generator:
-  Dense to 8x8, three residual up-blocks to 64x64.
-- ``deep``: four downsampling blocks to 4x4 (a 3x3 convolution at full
-  resolution in the first) and four up-blocks from 4x4: about twice the
-  critic's FLOPs for no measured gain (BENCHMARKS.md).
+The ArtGan code's networks. Critic at 64 px: Conv3x3-ReLU-AvgPool-Conv3x3
+(+ AvgPool, 1x1 shortcut) to 32x32, norm-ReLU-Conv-norm-ReLU-AvgPool-Conv
+(+ AvgPool shortcut) to 16x16, two identity-shortcut blocks at 16x16, ReLU,
+global average pool. Generator: Dense to 8x8, three residual up-blocks to
+64x64. (A deeper pair, four downsampling blocks to 4x4 and four up-blocks
+from 4x4, cost twice the critic's FLOPs and learned far worse on the same
+budget: BENCHMARKS.md.)
 
 The critic has no batch statistics anywhere (layer normalisation where a
 ResNet has BatchNorm): the gradient penalty is a per-sample quantity, and
@@ -29,18 +26,12 @@ import numpy as np
 from keras import layers
 
 from models.dcgan import generator_inputs
-from models.layout import check_paper_critic_size, paper_generator_plan, resolution_plan
+from models.layout import check_paper_critic_size, paper_generator_plan
 
 FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
 UP_KERNEL = 4  # a multiple of the stride: even overlaps (Odena et al. 2016)
-ARCHS = ("paper", "deep")
 CONDITIONINGS = ("concat", "global")
-
-
-def check_arch(arch: str) -> None:
-    if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
 
 
 def up_shortcut(x, filters: int, name: str):
@@ -178,39 +169,17 @@ def identity_block(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def residual_down_block(x, filters: int, name: str, first: bool = False):
-    """The ``deep`` critic's block: (LN-ReLU-)Conv-LN-ReLU-Conv-AvgPool, plus an AvgPool-1x1 shortcut."""
-    shortcut = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
-    shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(shortcut)
-    y = x
-    if not first:
-        y = layer_norm(f"{name}_ln1")(y)
-        y = layers.ReLU(name=f"{name}_relu1")(y)
-    y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv1")(y)
-    y = layer_norm(f"{name}_ln2")(y)
-    y = layers.ReLU(name=f"{name}_relu2")(y)
-    y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv2")(y)
-    y = layers.AveragePooling2D(2, name=f"{name}_pool")(y)
-    return layers.Add(name=f"{name}_add")([shortcut, y])
-
-
-def generator_plan(image_size: int, arch: str) -> tuple[int, int]:
-    check_arch(arch)
-    return paper_generator_plan(image_size) if arch == "paper" else resolution_plan(image_size)
-
-
 def build_wgan_generator(
     image_shape,
     num_classes: int,
     latent_dim: int = 100,
     filters: int = FILTERS,
     conditioning: str = "concat",
-    arch: str = "paper",
 ):
     """``concat``: the condition enters once, with z (the paper); ``global``: also in every up-block."""
     if conditioning not in CONDITIONINGS:
         raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
-    base, stages = generator_plan(image_shape[0], arch)
+    base, stages = paper_generator_plan(image_shape[0])
     z, condition = generator_inputs(latent_dim, num_classes)
     x = layers.Concatenate(name="z_and_condition")([z, condition])
     x = layers.Dense(base * base * filters, name="project")(x)
@@ -229,7 +198,7 @@ def build_wgan_generator(
     return generator
 
 
-def paper_critic_trunk(image, filters: int):
+def critic_trunk(image, filters: int):
     check_paper_critic_size(image.shape[1])
     x = first_down_block(image, filters, "down1")
     x = pooled_down_block(x, filters, "down2")
@@ -237,19 +206,9 @@ def paper_critic_trunk(image, filters: int):
     return identity_block(x, filters, "res4")
 
 
-def deep_critic_trunk(image, filters: int):
-    _, stages = resolution_plan(image.shape[1])
-    x = image
-    for stage in range(1, stages + 1):
-        x = residual_down_block(x, filters, f"down{stage}", first=stage == 1)
-    return x
-
-
-def build_wgan_critic(image_shape, num_classes: int, filters: int = FILTERS, arch: str = "paper"):
-    check_arch(arch)
+def build_wgan_critic(image_shape, num_classes: int, filters: int = FILTERS):
     image = keras.Input(tuple(image_shape), name="image")
-    trunk = paper_critic_trunk if arch == "paper" else deep_critic_trunk
-    x = layers.ReLU(name="out_relu")(trunk(image, filters))
+    x = layers.ReLU(name="out_relu")(critic_trunk(image, filters))
     features = layers.GlobalAveragePooling2D(name="features")(x)
     score = layers.Dense(1, dtype="float32", name="score")(features)
     class_logits = layers.Dense(num_classes, dtype="float32", name="class_logits")(features)

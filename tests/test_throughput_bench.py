@@ -9,7 +9,7 @@ import tensorflow as tf
 from bench.flops import dcgan_iteration_flops, forward_flops, graph_flops, layer_flops, wgan_gp_iteration_flops
 from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from models.trainers import ConditionalDCGAN, ConditionalWGANGP
-from models.wgan_gp import ARCHS, build_wgan_critic, build_wgan_generator
+from models.wgan_gp import build_wgan_critic, build_wgan_generator
 from tests.conftest import ROOT, run_script
 
 
@@ -63,12 +63,11 @@ def test_dcgan_layer_count_agrees_with_the_traced_train_step():
     assert 0.9 * counted < graph_flops(traced) <= counted
 
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_wgan_gp_layer_count_agrees_with_the_traced_critic_and_generator_steps(arch):
+def test_wgan_gp_layer_count_agrees_with_the_traced_critic_and_generator_steps():
     """Including the gradient penalty's double backward (6 F_D by the convention)."""
     shape, classes, batch = (16, 16, 3), 4, 8
-    generator = build_wgan_generator(shape, classes, latent_dim=8, filters=8, arch=arch)
-    critic = build_wgan_critic(shape, classes, filters=8, arch=arch)
+    generator = build_wgan_generator(shape, classes, latent_dim=8, filters=8)
+    critic = build_wgan_critic(shape, classes, filters=8)
     trainer = compiled(ConditionalWGANGP(generator, critic, latent_dim=8, n_critic=1))
     real, labels = one_batch(batch, 16, 3, classes)
     critic_step = tf.function(lambda r, c: trainer.critic_step(r, c, 0)).get_concrete_function(real, labels)
@@ -93,21 +92,18 @@ def trainable_parameters(model) -> int:
     return sum(int(tf.size(weight)) for weight in model.trainable_weights)
 
 
-def test_throughput_cases_measure_both_wgan_gp_architectures():
+def test_throughput_cases_train_what_the_script_would():
     from bench.throughput import CASES, paper_config
 
-    for name, arch in (("wgan-64", "paper"), ("wgan-64-torch", "paper"), ("wgan-64-deep", "deep")):
+    for name in ("wgan-64", "wgan-64-torch", "wgan-64-bf16"):
         config, _, _ = paper_config(CASES[name])
-        assert config["arch"] == arch, name
-        assert config["fake_class_loss"] is True  # settled by the recipe, as train_wgan_gp.py does
-    assert CASES["wgan-64-deep-torch"].kind == "torch"
-    assert paper_config(CASES["wgan-64-deep-torch"])[0]["arch"] == "deep"
+        assert config["fake_class_loss"] is True, name  # settled by the recipe, as train_wgan_gp.py does
+        assert config["n_critic"] == 5 and config["batch_size"] == 32, name
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed (bench-only dependency)")
-@pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("size", [16, 32])
-def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(arch, size):
+def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(size):
     """bench/torch_reference.py mirrors models/wgan_gp.py layer for layer, so PyTorch and Keras rows compare."""
     from types import SimpleNamespace
 
@@ -116,12 +112,12 @@ def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(
     from bench.torch_reference import WCritic, WGenerator, keras_twin
 
     shape, classes, latent, filters, batch = (size, size, 3), 4, 8, 8, 2
-    config = {"latent_dim": latent, "filters": filters, "arch": arch}
+    config = {"latent_dim": latent, "filters": filters}
     keras_networks = keras_twin(SimpleNamespace(model="wgan"), config, shape, classes)  # what the FLOPs count
     generator, critic = keras_networks.generator, keras_networks.critic
-    assert any(layer.name == "res4_add" for layer in critic.layers) == (arch == "paper")
-    twin_g = WGenerator(size, 3, classes, latent, filters, arch)
-    twin_d = WCritic(size, 3, classes, filters, arch)
+    assert any(layer.name == "res4_add" for layer in critic.layers)
+    twin_g = WGenerator(size, 3, classes, latent, filters)
+    twin_d = WCritic(size, 3, classes, filters)
     assert sum(p.numel() for p in twin_g.parameters()) == trainable_parameters(generator)
     assert sum(p.numel() for p in twin_d.parameters()) == trainable_parameters(critic)
     # BatchNorm's moving statistics: non-trainable Keras weights, PyTorch buffers (less the scalar step counters)

@@ -180,16 +180,6 @@ def add_ema_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_arch_flag(group) -> None:
-    group.add_argument(
-        "--arch",
-        choices=("paper", "deep"),
-        help="'paper': the ArtGan code's ResNets (critic downsamples twice, to a quarter of the image; "
-        "generator from an 8x8 map at 64 px), the default; 'deep': critic down to 4x4, generator from 4x4 "
-        "(about 2x the critic's FLOPs)",
-    )
-
-
 def add_device_flags(parser: argparse.ArgumentParser) -> None:
     devices = parser.add_argument_group("devices")
     devices.add_argument(

@@ -76,11 +76,10 @@ def build_pretrainer(config: dict, image_shape, num_classes: int):
     from models.trainers import CriticPretrainer
     from models.wgan_gp import build_wgan_critic, build_wgan_generator
 
-    arch = config.get("arch", "paper")
-    critic = build_wgan_critic(image_shape, num_classes, config["filters"], arch)
+    critic = build_wgan_critic(image_shape, num_classes, config["filters"])
     generator = None
     if config["adversarial"]:
-        generator = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"], arch=arch)
+        generator = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"])
     pretrainer = CriticPretrainer(critic, generator, config["latent_dim"], config["gp_weight"], seed=config["seed"])
     pretrainer.compile(optimizer=adam(config), jit_compile=config["jit"])
     return pretrainer
