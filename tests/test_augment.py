@@ -95,7 +95,7 @@ def one_step_weights(recipe, augment_policy, rng_seed=0, **settings):
     return [w for network in trainer.networks().values() for w in network.get_weights()]
 
 
-@pytest.mark.parametrize("script", ["train_dcgan", "train_wgan_gp"])
+@pytest.mark.parametrize("script", ["train_dcgan"])  # the WGAN-GP's: tests/test_trustworthy.py's resume test
 def test_a_training_step_with_augmentation_repeats_from_the_seed(script):
     import importlib
 

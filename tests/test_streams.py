@@ -19,6 +19,10 @@ def every_key_of_a_run(seed, n_critic, steps, epochs):
         for use in range(n_critic + 1):
             for name in ("z", "mix_pure", "mix_other", "interpolation"):
                 keys[(name, step, use)] = stream_key(seed, name, step, use)
+        views = [(kind, index) for kind in (0, 1) for index in range(n_critic)] + [(2,)]  # DiffAugment's calls
+        for where in views:
+            for draw in range(8):
+                keys[("augment", step, *where, draw)] = stream_key(seed, "augment", step, *where, draw)
     keys[("standing_statistics", 0)] = stream_key(seed, "standing_statistics", 0)
     return keys
 
