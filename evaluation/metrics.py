@@ -140,9 +140,9 @@ def kernel_distance(features_a, features_b, subsets: int = 100, subset_size: int
     (a subset of every sample would make all subsets alike).
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    size = min(subset_size, max(2, min(len(a), len(b)) // 2))
-    if size < 2:
+    if min(len(a), len(b)) < 2:
         raise ValueError("the kernel distance needs at least two samples on each side")
+    size = min(subset_size, max(2, min(len(a), len(b)) // 2))
     rng = np.random.default_rng(seed)
     values = [
         unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])

@@ -121,6 +121,11 @@ def test_kernel_distance_is_near_zero_for_one_distribution_and_grows_with_a_shif
     assert shifted[0] > 3 * spread and shifted[0] < shifted[1] < shifted[2]
 
 
+def test_kernel_distance_needs_two_samples_a_side(rng):
+    with pytest.raises(ValueError, match="at least two samples"):
+        kernel_distance(rng.normal(size=(1, 4)), rng.normal(size=(10, 4)))
+
+
 def test_kernel_distance_of_identical_sets_is_the_diagonal_correction_alone(rng):
     a = rng.normal(size=(50, 4))
     k = polynomial_kernel(a, a)
