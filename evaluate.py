@@ -46,6 +46,13 @@ def build_parser() -> OneLineErrorParser:
         "--inception-weights", help="InceptionV3 ImageNet weights .h5 for FID and IS (never downloaded)"
     )
     parser.add_argument(
+        "--classifier-seed",
+        type=int,
+        default=0,
+        help="seed of the judge: another seed trains (and caches) a second judge, to see whether two "
+        "judges agree on the same samples (default: 0)",
+    )
+    parser.add_argument(
         "--classifier-epochs",
         type=positive_int,
         default=DEFAULT_CLASSIFIER_EPOCHS,
@@ -68,7 +75,7 @@ def main(argv=None):
 
     from base.networks import load_generator
     from base.rundir import DEFAULT_CACHE, choose_generator, metrics_path
-    from data import load_images
+    from data import load_images, validation_images
     from evaluation.checkpoint import check_fits, evaluate_generator, generator_image_shape
     from evaluation.report import format_table, write_report
 
@@ -79,10 +86,20 @@ def main(argv=None):
     size = generator_image_shape(generator)[0]
     data = load_images(args.dataset, args.data_dir, size, args.resize, args.top_styles, "train", cache_dir, False)
     check_fits(generator, data, args.dataset, checkpoint)
+    validation = validation_images(args.dataset, args.data_dir, size, data.class_names, args.resize, cache_dir)
     report = {"checkpoint": os.path.abspath(checkpoint)}
     report.update(
         evaluate_generator(
-            generator, data, args.dataset, cache_dir, args.n, args.seed, args.classifier_epochs, args.inception_weights
+            generator,
+            data,
+            args.dataset,
+            cache_dir,
+            args.n,
+            args.seed,
+            args.classifier_epochs,
+            args.inception_weights,
+            validation,
+            args.classifier_seed,
         )
     )
     path = write_report(report, args.out or metrics_path(checkpoint))

@@ -37,6 +37,7 @@ __all__ = [
     "steps_per_epoch",
     "to_model_range",
     "training_dataset",
+    "validation_images",
 ]
 
 
@@ -141,6 +142,32 @@ def load_images(
         data = LabelledImages(_resize_arrays(images, size), labels, list(names))
     log.info("%s: %d images of shape %s in %d classes", dataset, len(data.labels), data.image_shape, data.num_classes)
     return data
+
+
+def has_validation_split(dataset: str, data_dir: str | None) -> bool:
+    """WikiArt with both ArtGAN split files: paintings that neither the generator nor the judge trained on."""
+    if dataset != "wikiart":
+        return False
+    root = files.require_dir(data_dir, dataset)
+    return (root / "style_train.csv").is_file() and (root / "style_val.csv").is_file()
+
+
+def validation_images(dataset, data_dir, image_size, class_names, resize="squash", cache_dir=None, progress=False):
+    """The ``style_val.csv`` rows of the classes in ``class_names``, labelled in that order; None without a split.
+
+    The classes come from the training split (``--top-styles`` ranks styles by
+    their training rows), so label k means the same style on both sides.
+    """
+    if not has_validation_split(dataset, data_dir):
+        return None
+    data = load_images(dataset, data_dir, image_size, resize, None, "val", cache_dir, progress)
+    position = {name: index for index, name in enumerate(class_names)}
+    missing = [name for name in class_names if name not in data.class_names]
+    if missing:
+        raise DataError(f"style_val.csv has no usable paintings of {', '.join(missing)}")
+    renumber = np.array([position.get(name, -1) for name in data.class_names], dtype=np.int64)[data.labels]
+    kept = renumber >= 0
+    return LabelledImages(np.asarray(data.images)[kept], renumber[kept], list(class_names))
 
 
 def load_dataset(dataset: str, batch_size: int, seed: int = 0, flip: bool | None = None, epochs: int = 1, **options):

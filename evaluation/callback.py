@@ -12,6 +12,7 @@ import logging
 
 import keras
 
+from data import validation_images
 from evaluation.classifier import load_or_train_classifier
 from evaluation.measure import FIGURES, generator_sampler, measure, real_reference
 from evaluation.settings import DEFAULT_SAMPLES
@@ -48,12 +49,16 @@ def evaluation_callbacks(config: dict, data, cache_dir) -> list:
     """``[EvaluationCallback]`` when ``config["eval_every"]`` is set, else ``[]``.
 
     The classifier is trained (or read from ``cache_dir``) here, before ``fit``
-    starts, and the real figures are computed once for the whole run.
+    starts, and the real figures are computed once for the whole run; where
+    the dataset has a validation split, both are measured on it.
     """
     every = config.get("eval_every")
     if not every:
         return []
-    classifier = load_or_train_classifier(data, config["dataset"], cache_dir)
-    reference = real_reference(classifier, data, DEFAULT_SAMPLES, seed=0)
+    validation = validation_images(
+        config["dataset"], config["data_dir"], data.image_shape[0], data.class_names, config["resize"], cache_dir
+    )
+    classifier = load_or_train_classifier(data, config["dataset"], cache_dir, validation=validation)
+    reference = real_reference(classifier, data, DEFAULT_SAMPLES, seed=0, validation=validation)
     log.info("--eval-every %d: figures in log.csv columns %s", every, ", ".join(log_keys()))
     return [EvaluationCallback(every, classifier, reference)]

@@ -52,18 +52,25 @@ def evaluate_generator(
     seed: int = 0,
     classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
     inception_weights: str | None = None,
+    validation=None,
+    classifier_seed: int = 0,
 ) -> dict:
-    """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict."""
+    """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict.
+
+    ``validation`` (the dataset's validation split, or None) is where the
+    judge is measured and where the real reference set comes from.
+    """
     started = time.perf_counter()
     weights = find_weights(inception_weights)
-    classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs)
-    reference = real_reference(classifier, data, samples, seed)
+    classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs, validation, classifier_seed)
+    reference = real_reference(classifier, data, samples, seed, validation)
     result = measure(generator_sampler(generator, seed), classifier, reference)
     report = {
         "dataset": dataset,
         "image_shape": list(data.image_shape),
         "class_names": data.class_names,
         "samples": int(len(reference.requested)),
+        "reference": "validation split" if validation is not None else "held-out half of the training images",
         "mixing_samples_per_pair": result.mixing_samples_per_pair,
         "seed": seed,
         "classifier": {**classifier.note(), "from_cache": classifier.from_cache},

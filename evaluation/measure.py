@@ -4,6 +4,11 @@ The real side (two disjoint real halves A and B) is computed once and reused:
 the generator is asked for exactly the classes of half B, so "generated vs A"
 and its floor "B vs A" compare sets of the same size and the same class mix,
 and a generator that returned real images would score the floor.
+
+With a validation split (WikiArt's ``style_val.csv``), A is drawn from the
+validation paintings and B from the training paintings: the floor is then
+"train vs val", and a generator that memorised its training images scores
+the floor, not better.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from evaluation.metrics import (
     conditional_accuracy,
     frechet_distance,
     kernel_distance,
+    lattice_strength,
     mixing_scores,
     per_class_frechet,
     precision_recall,
@@ -44,6 +50,8 @@ FIGURES = (
     "precision_real",
     "recall",
     "recall_real",
+    "lattice",
+    "lattice_real",
 )
 NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
 REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
@@ -64,6 +72,7 @@ class RealReference:
     precision_real: float  # half B against half A's manifold
     recall_real: float
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
+    real_lattice: float  # lattice_strength of half A: about 1 for real images
 
 
 @dataclass
@@ -76,18 +85,32 @@ class Measurement:
     samples: np.ndarray  # the generated images, conditioned on reference.requested
 
 
-def real_reference(classifier: RealClassifier, data, samples: int = DEFAULT_SAMPLES, seed: int = 0) -> RealReference:
-    """Two disjoint random real halves of up to ``samples`` images each, and their figures."""
-    size = min(samples, len(data.labels) // 2)
-    if size < 2:
+def real_halves(data, samples: int, seed: int, validation=None):
+    """``(images A, labels A, images B, labels B)``: disjoint halves of ``data``, or A from ``validation``."""
+    rng = np.random.default_rng([seed, REAL_STREAM])
+    if validation is None:
+        size = min(samples, len(data.labels) // 2)
+        order = rng.permutation(len(data.labels))
+        half_a, half_b = order[:size], order[size : 2 * size]
+        return data.images[half_a], data.labels[half_a], data.images[half_b], data.labels[half_b]
+    size = min(samples, len(validation.labels), len(data.labels))
+    half_a = rng.permutation(len(validation.labels))[:size]
+    half_b = rng.permutation(len(data.labels))[:size]
+    return validation.images[half_a], validation.labels[half_a], data.images[half_b], data.labels[half_b]
+
+
+def real_reference(
+    classifier: RealClassifier, data, samples: int = DEFAULT_SAMPLES, seed: int = 0, validation=None
+) -> RealReference:
+    """Two disjoint random real sets of up to ``samples`` images each (A from ``validation`` when given)."""
+    images_a, labels_a, images_b, labels_b = real_halves(data, samples, seed, validation)
+    if len(labels_a) < 2:
         raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
-    order = np.random.default_rng([seed, REAL_STREAM]).permutation(len(data.labels))
-    half_a, half_b = order[:size], order[size : 2 * size]
-    images_a = to_model_range(np.asarray(data.images)[half_a])
+    images_a = to_model_range(np.asarray(images_a))
     features_a, _ = classifier.predict(images_a)
-    features_b, _ = classifier.predict(to_model_range(np.asarray(data.images)[half_b]))
-    requested = np.asarray(data.labels[half_b], dtype=np.int64)
-    labels_a = np.asarray(data.labels[half_a], dtype=np.int64)
+    features_b, _ = classifier.predict(to_model_range(np.asarray(images_b)))
+    requested = np.asarray(labels_b, dtype=np.int64)
+    labels_a = np.asarray(labels_a, dtype=np.int64)
     precision_real, recall_real = precision_recall(features_a, features_b, NEIGHBOURS)
     return RealReference(
         images=images_a,
@@ -101,6 +124,7 @@ def real_reference(classifier: RealClassifier, data, samples: int = DEFAULT_SAMP
         precision_real=precision_real,
         recall_real=recall_real,
         per_class_frechet_floor=per_class_frechet(features_b, requested, features_a, labels_a, data.num_classes),
+        real_lattice=lattice_strength(images_a),
     )
 
 
@@ -160,6 +184,8 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
         "precision_real": reference.precision_real,
         "recall": recall,
         "recall_real": reference.recall_real,
+        "lattice": lattice_strength(samples),
+        "lattice_real": reference.real_lattice,
     }
     by_class = per_class_frechet(features, reference.requested, reference.features, reference.labels, k)
     return Measurement(figures, per_class, by_class, mixing_pairs, per_pair, samples)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # (label, generated figure, real figure beside it, what the real figure is)
 ROWS = (
-    ("conditional accuracy", "conditional_accuracy", "classifier_accuracy", "classifier on held-out real images"),
+    ("conditional accuracy", "conditional_accuracy", "classifier_accuracy", "classifier on {measured_on}"),
     ("mixing: mass on {i, j}", "mixing_mass", None, "1 = all belief on the two mixed classes"),
     ("mixing: evenness", "mixing_evenness", None, "1 = every image an even blend"),
     ("Frechet distance (classifier)", "frechet_distance", "frechet_floor", "real vs real: the floor"),
@@ -17,6 +17,7 @@ ROWS = (
     ("kernel distance (classifier)", "kid", "kid_floor", "real vs real; generated's spread over subsets: {kid_std}"),
     ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
     ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
+    ("pixel lattice (spectral peak)", "lattice", "lattice_real", "about 1 without a lattice; real images"),
 )
 
 
@@ -30,7 +31,8 @@ def format_table(report: dict) -> str:
     """The figures as aligned text: generated beside real, then per-class accuracy, then FID/IS."""
     lines = [f"{'':32s}{'generated':>11s}{'real':>11s}  real means"]
     for label, generated, real, meaning in ROWS:
-        meaning = meaning.format(kid_std=_number(report.get("kid_std")))
+        measured_on = report.get("classifier", {}).get("measured_on", "held-out real images")
+        meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on)
         lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
     lines += per_class_table(report)
     inception = report.get("inception", {})

@@ -11,10 +11,10 @@ budget: BENCHMARKS.md.)
 The critic has no batch statistics anywhere (layer normalisation where a
 ResNet has BatchNorm): the gradient penalty is a per-sample quantity, and
 BatchNorm would make each sample's score depend on the rest of the batch.
-Every up-block doubles with a Conv2DTranspose whose kernel (4) is a multiple
-of its stride (2), so each output pixel gets the same number of kernel taps
-(no checkerboard), and its shortcut is a nearest-neighbour UpSampling2D that
-reaches every output pixel. Blocks are small functions composed into
+Every up-block doubles by nearest-neighbour UpSampling2D followed by a 3x3
+convolution, on its main path and (without the convolution) on its shortcut,
+as the paper's code does: every output pixel of a 2x2 cell gets the same
+total weight for any kernel, so training cannot grow a fixed lattice. Blocks are small functions composed into
 networks, as in the WGAN-GP authors' ``gan_cifar_resnet.py``; standard Keras
 layers only.
 """
@@ -22,7 +22,6 @@ layers only.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 from models.dcgan import generator_inputs
@@ -30,7 +29,6 @@ from models.layout import check_paper_critic_size, paper_generator_plan
 
 FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
-UP_KERNEL = 4  # a multiple of the stride: even overlaps (Odena et al. 2016)
 CONDITIONINGS = ("concat", "global")
 
 
@@ -42,53 +40,26 @@ def up_shortcut(x, filters: int, name: str):
     return shortcut
 
 
-def upsample_then_convolve_kernel(kernel_3x3: np.ndarray) -> np.ndarray:
-    """The 4x4 stride-2 transposed-convolution kernel equal to nearest-neighbour doubling then ``kernel_3x3``.
-
-    Both kernels as (h, w, ...) arrays, "same" padding on both sides.
-
-    Doubling repeats each pixel over a 2x2 cell, so the combined kernel is
-    the 3x3 one summed over the four shifts of that cell. Every output
-    position then sees the same total weight: no fixed pixel grid, whatever
-    the random draw (a freshly drawn 4x4 kernel gives each of the four
-    positions of a 2x2 cell its own sub-kernel, hence its own mean).
-    """
-    height, width = kernel_3x3.shape[:2]
-    combined = np.zeros((height + 1, width + 1, *kernel_3x3.shape[2:]), kernel_3x3.dtype)
-    for dy in (0, 1):
-        for dx in (0, 1):
-            combined[dy : dy + height, dx : dx + width] += kernel_3x3
-    return combined[::-1, ::-1]  # a transposed convolution scatters: its taps run the other way
-
-
-def start_as_upsample_and_convolve(generator: keras.Model) -> None:
-    """Initialise every up-block's transposed convolution as the paper's UpSampling2D + Conv3x3.
-
-    The paper's up-block doubles by nearest neighbours, then convolves; the
-    4x4 stride-2 Conv2DTranspose computes exactly that for the kernel made by
-    ``upsample_then_convolve_kernel`` from a Glorot 3x3 draw, and training
-    is free to move on from there. Done on the weights, not by a custom
-    initializer, so the saved model needs no project code to reload.
-    """
-    for layer in generator.layers:
-        if isinstance(layer, layers.Conv2DTranspose) and layer.name.endswith("_deconv"):
-            height, width, filters, channels = layer.kernel.shape
-            # Conv2DTranspose keeps its kernel as (h, w, out, in): a Glorot draw of a 3x3 conv of that fan
-            draw = keras.initializers.GlorotUniform()((KERNEL, KERNEL, channels, filters))
-            kernel = np.transpose(np.asarray(draw), (0, 1, 3, 2))
-            layer.kernel.assign(upsample_then_convolve_kernel(kernel))
-
-
 def up_convolution(x, filters: int, name: str):
-    """BN-ReLU-Conv2DTranspose(4x4, stride 2)-BN: the doubling half of an up-block."""
+    """BN-ReLU-UpSampling2D(nearest)-Conv3x3-BN: the doubling half of an up-block, as the paper's code has it.
+
+    Doubling by repetition before the convolution gives the four pixels of
+    every 2x2 output cell the same total weight whatever the kernel becomes
+    in training, so no weights can stamp a fixed lattice on the image. A
+    4x4 stride-2 Conv2DTranspose computes the same thing only at the start:
+    its four phases have free sub-kernels, and on WikiArt at 64 px they
+    drifted apart until every sample carried a lattice of periods 2, 4 and 8
+    (BENCHMARKS.md).
+    """
     y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
     y = layers.ReLU(name=f"{name}_relu1")(y)
-    y = layers.Conv2DTranspose(filters, UP_KERNEL, strides=2, padding="same", use_bias=False, name=f"{name}_deconv")(y)
+    y = layers.UpSampling2D(2, name=f"{name}_up")(y)
+    y = layers.Conv2D(filters, KERNEL, padding="same", use_bias=False, name=f"{name}_upconv")(y)
     return layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
 
 
 def residual_up_block(x, filters: int, name: str):
-    """The paper's up-block, its doubling done by a transposed convolution: BN-ReLU-Deconv-BN-ReLU-Conv + shortcut."""
+    """The paper's up-block: BN-ReLU-Up-Conv-BN-ReLU-Conv plus a nearest-neighbour shortcut."""
     y = layers.ReLU(name=f"{name}_relu2")(up_convolution(x, filters, name))
     y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
     return layers.Add(name=f"{name}_add")([up_shortcut(x, filters, name), y])
@@ -193,9 +164,7 @@ def build_wgan_generator(
     x = layers.ReLU(name="out_relu")(x)
     x = layers.Conv2D(image_shape[-1], KERNEL, padding="same", name="to_image")(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
-    generator = keras.Model([z, condition], image, name="generator")
-    start_as_upsample_and_convolve(generator)
-    return generator
+    return keras.Model([z, condition], image, name="generator")
 
 
 def critic_trunk(image, filters: int):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,9 +18,10 @@ from base.networks import load_network
 from base.rundir import Position, complete_checkpoints, network_path
 from data import DataError
 from models.dcgan import build_dcgan_generator
+from sampling import fixed_noise, mixing_matrix, render_grid
 from tests.conftest import ROOT, run_script, tiny_digits, write_image
 from train_dcgan import build_trainer
-from training.callbacks import Checkpoint, DivergenceGuard
+from training.callbacks import Checkpoint, DivergenceGuard, MixingMatrix
 from training.checkpoints import copy_weights
 from training.errors import TrainingDiverged
 
@@ -141,6 +143,34 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path):
         trainer.fit(stream, epochs=2, steps_per_epoch=2, callbacks=callbacks, verbose=0, shuffle=False)
     assert complete_checkpoints(tmp_path) == [Position(1)]
     assert all(np.isfinite(w).all() for w in final_weights(tmp_path, "generator", 1))
+
+
+def test_a_run_that_dies_in_epoch_two_still_has_the_mixing_matrix_of_epoch_one(tmp_path):
+    from PIL import Image
+
+    trainer = build_trainer(
+        {"latent_dim": 4, "class_weight": 1.0, "seed": 0, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "jit": False},
+        (8, 8, 1),
+        2,
+    )
+    images = np.zeros((6, 8, 8, 1), np.float32)
+    images[4:] = np.nan
+    conditions = np.eye(2, dtype=np.float32)[[0, 1] * 3]
+    stream = tf.data.Dataset.from_tensor_slices((images, conditions)).batch(2)
+    noise = fixed_noise(0, 2, 4)
+    epoch_one = {}
+    remember = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: epoch_one.setdefault("weights", trainer.sample_generator().get_weights())
+    )
+    callbacks = [DivergenceGuard(), MixingMatrix(tmp_path / "mixing_matrix.png", noise, ["a", "b"]), remember]
+    with pytest.raises(TrainingDiverged):
+        trainer.fit(stream, epochs=2, steps_per_epoch=2, callbacks=callbacks, verbose=0, shuffle=False)
+    written = np.asarray(Image.open(tmp_path / "mixing_matrix.png").convert("RGB"))
+    generator = trainer.sample_generator()
+    generator.set_weights(epoch_one["weights"])
+    cells = mixing_matrix(generator, [0, 1], noise, 2)
+    expected = render_grid(cells, ["a", "b"], ["a", "b"], title="mixing matrix: (e_i + e_j) / 2, epoch 1")
+    assert np.array_equal(written, expected)
 
 
 def test_checkpoint_for_another_shape_is_a_clear_error(tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 
 from base.errors import DataError
 from base.rundir import Position, prune_checkpoints
-from sampling import class_grid, render_grid, save_grid
+from sampling import class_grid, mixing_matrix, render_grid, save_grid
 from training.checkpoints import save_checkpoint
 from training.errors import TrainingDiverged
 
@@ -94,6 +94,26 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         images, title = self.grid(epoch)
         save_grid(images, self.directory / f"epoch_{epoch_number(epoch):03d}.png", self.class_names, title=title)
+
+
+class MixingMatrix(keras.callbacks.Callback):
+    """mixing_matrix.png rewritten at every epoch end: a run stopped early still has its newest matrix.
+
+    Cell (i, j) is drawn from (e_i + e_j) / 2 with the same noise along a row
+    (the paper's Figure 11); the title names the epoch it shows.
+    """
+
+    def __init__(self, path, noise, class_names):
+        super().__init__()
+        self.path = Path(path)
+        self.noise = noise
+        self.class_names = list(class_names)
+
+    def on_epoch_end(self, epoch, logs=None):
+        k = len(self.class_names)
+        images = mixing_matrix(self.model.sample_generator(), list(range(k)), self.noise, k)
+        title = f"mixing matrix: (e_i + e_j) / 2, epoch {epoch_number(epoch)}"
+        save_grid(images, self.path, self.class_names, self.class_names, title=title)
 
 
 class SampleSummary(SampleGrid):

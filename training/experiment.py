@@ -15,8 +15,8 @@ import keras
 from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, default_out, remove_partial_files
 from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
 from evaluation.callback import evaluation_callbacks
-from sampling import fixed_noise, mixing_matrix, save_grid
-from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, SampleGrid, tensorboard_callbacks
+from sampling import fixed_noise
+from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
 from training.checkpoints import restore_checkpoint
 from training.cli import images_per_step, merge_resumed, precision_policy
 from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
@@ -120,13 +120,6 @@ def warn_if_disk_is_short(trainer, run: RunDirectory) -> None:
         )
 
 
-def write_mixing_matrix(generator, config: dict, run: RunDirectory) -> None:
-    names = config["class_names"]
-    noise = fixed_noise(config["seed"], len(names), config["latent_dim"])
-    images = mixing_matrix(generator, list(range(len(names))), noise, len(names))
-    save_grid(images, run.mixing_matrix, names, names, title="mixing matrix: (e_i + e_j) / 2")
-
-
 def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: int, callbacks, skip: int = 0):
     """``fit`` over epochs first+1..last (1-based), the first of them entered ``skip`` batches late."""
     steps = config["steps_per_epoch_actual"]
@@ -200,7 +193,6 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
         callbacks += run_directory_callbacks(run, config, data, steps, position)
     run_epochs(trainer, data, config, position, callbacks)
     if chief:
-        write_mixing_matrix(trainer.sample_generator(), config, run)
         log.info("done: %s", run.root)
     else:
         log.info("done (a worker: the chief writes %s)", run.root)
@@ -210,10 +202,12 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
 def run_directory_callbacks(run: RunDirectory, config: dict, data, steps: int, position: Position) -> list:
     """Everything that writes the run directory (the chief's job alone)."""
     noise = fixed_noise(config["seed"], config["sample_columns"], config["latent_dim"])
+    mixing_noise = fixed_noise(config["seed"], len(config["class_names"]), config["latent_dim"])
     callbacks = [
         *evaluation_callbacks(config, data, config["cache_dir"] or DEFAULT_CACHE),  # first: figures join the row
         EpochLog(run.log_csv, resume_epoch=position.epochs),
         SampleGrid(run.samples, noise, config["class_names"]),
+        MixingMatrix(run.mixing_matrix, mixing_noise, config["class_names"]),
         Checkpoint(run.checkpoints, steps, config["checkpoint_every"], config["keep"], first_step=position.step),
     ]
     if config.get("tensorboard"):
