@@ -140,7 +140,15 @@ def load_images(
         if note:
             log.warning(note)
         data = LabelledImages(_resize_arrays(images, size), labels, list(names))
-    log.info("%s: %d images of shape %s in %d classes", dataset, len(data.labels), data.image_shape, data.num_classes)
+    counts = ", ".join(f"{name} {count}" for name, count in zip(data.class_names, data.class_counts(), strict=True))
+    log.info(
+        "%s: %d images of shape %s in %d classes (%s)",
+        dataset,
+        len(data.labels),
+        data.image_shape,
+        data.num_classes,
+        counts,
+    )
     return data
 
 

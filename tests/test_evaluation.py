@@ -70,7 +70,22 @@ def test_second_call_reuses_the_cache_without_training(judge, digits, cache, mon
 
 def test_changed_data_gets_its_own_classifier(judge, digits, cache):
     fewer = type(digits)(digits.images[:-1], digits.labels[:-1], digits.class_names)
-    assert classifier_module.cache_path(cache, "digits", fewer.images, fewer.labels, fewer.class_names) != judge.path
+    assert classifier_module.cache_path(cache, "digits", fewer) != judge.path
+    assert classifier_module.cache_path(cache, "digits", digits, seed=1) != judge.path  # a second judge
+
+
+def test_with_a_validation_split_the_judge_and_the_reference_come_from_it(digits, cache):
+    train, val = digits.split(0.3, seed=0)
+    judge = load_or_train_classifier(train, "digits", cache, epochs=4, validation=val)
+    assert judge.held_out_images == len(val.labels) and judge.measured_on == "validation split"
+    reference = real_reference(judge, train, SAMPLES, seed=0, validation=val)
+    val_rows = {image.tobytes() for image in to_model_range(val.images)}
+    assert all(image.tobytes() in val_rows for image in reference.images)  # A: paintings nobody trained on
+    # a generator that hands back its training images scores the train-vs-val floor, not 0
+    memoriser = real_images_of(train, np.arange(len(train.labels)))
+    figures = measure(memoriser, judge, reference).figures
+    assert figures["frechet_distance"] == pytest.approx(reference.frechet_floor, rel=0.5)
+    assert figures["frechet_distance"] > 0.3 * reference.frechet_floor > 0
 
 
 def test_a_generator_returning_real_images_scores_like_the_real_data(judge, digits, reference):
