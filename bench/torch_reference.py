@@ -78,21 +78,21 @@ def layer_norm(channels):
 
 
 class UpBlock(nn.Module):
-    """BN-ReLU-ConvTranspose(4x4, stride 2)-BN-ReLU-Conv3x3, plus a nearest-neighbour doubling shortcut."""
+    """BN-ReLU-Upsample-Conv3x3-BN-ReLU-Conv3x3, plus a nearest-neighbour doubling shortcut."""
 
     def __init__(self, c_in, filters):
         super().__init__()
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
         self.shortcut = nn.Conv2d(c_in, filters, 1) if c_in != filters else None
         self.bn1, self.bn2 = nn.BatchNorm2d(c_in, 1e-3, 0.01), nn.BatchNorm2d(filters, 1e-3, 0.01)
-        self.deconv = up_conv(c_in, filters, 4, bias=False)  # padding 1, no output padding: exactly 2x
+        self.upconv = nn.Conv2d(c_in, filters, 3, padding=1, bias=False)
         self.conv = nn.Conv2d(filters, filters, 3, padding=1)
 
     def forward(self, x):
         shortcut = self.upsample(x)
         if self.shortcut is not None:
             shortcut = self.shortcut(shortcut)
-        y = self.deconv(F.relu(self.bn1(x)))
+        y = self.upconv(self.upsample(F.relu(self.bn1(x))))
         return shortcut + self.conv(F.relu(self.bn2(y)))
 
 

@@ -6,7 +6,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from data import load_images, training_dataset
+from data import load_images, training_dataset, validation_images
 from data.files import index_wikiart
 from tests.conftest import shared_data
 
@@ -83,3 +83,26 @@ def test_top_styles_larger_than_present_is_an_error():
 
     with pytest.raises(DataError, match="larger than the 8 styles"):
         index_wikiart(str(shared_data("wikiart")), "train", top_styles=9)
+
+
+def test_wikiart_validation_split_is_labelled_like_training(tmp_path):
+    root = str(shared_data("wikiart"))
+    train = load_images("wikiart", root, 32, cache_dir=str(tmp_path), progress=False)
+    val = validation_images("wikiart", root, 32, train.class_names, cache_dir=str(tmp_path))
+    assert val.class_names == train.class_names and len(val.labels) == 160  # the rows of style_val.csv here
+    assert val.class_counts().tolist() == [20] * 8
+    # the same style on both sides: Baroque is the darkest style in train and in val
+    darkest = [int(np.argmin([d.images[d.labels == k].mean() for k in range(8)])) for d in (train, val)]
+    assert darkest == [train.class_names.index("Baroque")] * 2
+    # a subset of the classes, in another order, is relabelled by name
+    some = ["Pop_Art", "Baroque"]
+    subset = validation_images("wikiart", root, 32, some, cache_dir=str(tmp_path))
+    assert subset.class_names == some and subset.class_counts().tolist() == [20, 20]
+    assert np.array_equal(subset.images[subset.labels == 1], val.images[val.labels == 1])
+
+
+def test_no_validation_split_without_both_csvs(tmp_path):
+    assert validation_images("digits", None, 16, ["0", "1"]) is None
+    folder = tmp_path / "art"
+    (folder / "A").mkdir(parents=True)
+    assert validation_images("wikiart", str(folder), 16, ["A"]) is None
