@@ -77,7 +77,7 @@ BUDGETS = {
     ("mnist", "wgan-gp"): {"epochs": 45, "filters": 32, "mixed_precision": "bfloat16", "batch_size": 32},
     ("cifar10", "dcgan"): {"epochs": 25},
     ("cifar10", "wgan-gp"): {"epochs": 10, "filters": 64},
-    ("wikiart", "dcgan"): {"epochs": 30, "mixed_precision": "bfloat16"},
+    ("wikiart", "dcgan"): {"epochs": 10, "mixed_precision": "bfloat16"},
     ("wikiart", "wgan-gp"): {"epochs": 30, "filters": 32, "mixed_precision": "bfloat16"},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
