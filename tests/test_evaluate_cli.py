@@ -27,6 +27,8 @@ EVAL_COLUMNS = [
     "eval_precision_real",
     "eval_recall",
     "eval_recall_real",
+    "eval_lattice",
+    "eval_lattice_real",
 ]
 UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
 UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]
