@@ -68,16 +68,20 @@ def phase_contrast(images) -> float:
     return max(variances) / min(variances)
 
 
-def sparse_up_block(x, filters, name):
-    """The up-block the project had before: a 1x1 stride-2 transposed shortcut and a 3x3 stride-2 kernel."""
-    shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
+def transposed_main_path(x, filters, name, kernel):
+    """BN-ReLU-Conv2DTranspose(kernel, stride 2)-BN-ReLU-Conv3x3: the main path of the project's earlier up-blocks."""
     y = layers.BatchNormalization(name=f"{name}_bn1")(x)
     y = layers.ReLU()(y)
-    y = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(y)
+    y = layers.Conv2DTranspose(filters, kernel, strides=2, padding="same", use_bias=False)(y)
     y = layers.BatchNormalization(name=f"{name}_bn2")(y)
     y = layers.ReLU()(y)
-    y = layers.Conv2D(filters, 3, padding="same")(y)
-    return layers.Add()([shortcut, y])
+    return layers.Conv2D(filters, 3, padding="same")(y)
+
+
+def sparse_up_block(x, filters, name):
+    """The first up-block the project had: a 1x1 stride-2 transposed shortcut and a 3x3 stride-2 kernel."""
+    shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
+    return layers.Add()([shortcut, transposed_main_path(x, filters, name, 3)])
 
 
 def block_output(block, seed=0):
@@ -126,14 +130,8 @@ def test_a_generator_built_on_the_sparse_block_draws_a_pixel_grid(monkeypatch):
 
 
 def transposed_up_block(x, filters, name):
-    """The up-block the project had before: a 4x4 stride-2 Conv2DTranspose on the main path."""
-    y = layers.BatchNormalization(name=f"{name}_bn1")(x)
-    y = layers.ReLU()(y)
-    y = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False)(y)
-    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
-    y = layers.ReLU()(y)
-    y = layers.Conv2D(filters, 3, padding="same")(y)
-    return layers.Add()([wgan_gp.up_shortcut(x, filters, name), y])
+    """The up-block the project had until 2026-12-01: a 4x4 stride-2 Conv2DTranspose on the main path."""
+    return layers.Add()([wgan_gp.up_shortcut(x, filters, name), transposed_main_path(x, filters, name, 4)])
 
 
 def drift(generator, seed: int):
