@@ -27,6 +27,7 @@ from evaluation.metrics import (
     frechet_distance,
     kernel_distance,
     lattice_strength,
+    mean_entropy,
     mixing_scores,
     per_class_frechet,
     precision_recall,
@@ -52,6 +53,8 @@ FIGURES = (
     "recall_real",
     "lattice",
     "lattice_real",
+    "style_entropy",
+    "style_entropy_real",
 )
 NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
 REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
@@ -73,6 +76,7 @@ class RealReference:
     recall_real: float
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
     real_lattice: float  # lattice_strength of half A: about 1 for real images
+    style_entropy_real: float  # the classifier's mean posterior entropy on half A
 
 
 @dataclass
@@ -107,7 +111,7 @@ def real_reference(
     if len(labels_a) < 2:
         raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
     images_a = to_model_range(np.asarray(images_a))
-    features_a, _ = classifier.predict(images_a)
+    features_a, probabilities_a = classifier.predict(images_a)
     features_b, _ = classifier.predict(to_model_range(np.asarray(images_b)))
     requested = np.asarray(labels_b, dtype=np.int64)
     labels_a = np.asarray(labels_a, dtype=np.int64)
@@ -125,6 +129,7 @@ def real_reference(
         recall_real=recall_real,
         per_class_frechet_floor=per_class_frechet(features_b, requested, features_a, labels_a, data.num_classes),
         real_lattice=lattice_strength(images_a),
+        style_entropy_real=mean_entropy(probabilities_a),
     )
 
 
@@ -186,6 +191,8 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
         "recall_real": reference.recall_real,
         "lattice": lattice_strength(samples),
         "lattice_real": reference.real_lattice,
+        "style_entropy": mean_entropy(probabilities),
+        "style_entropy_real": reference.style_entropy_real,
     }
     by_class = per_class_frechet(features, reference.requested, reference.features, reference.labels, k)
     return Measurement(figures, per_class, by_class, mixing_pairs, per_pair, samples)

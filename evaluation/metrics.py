@@ -60,6 +60,13 @@ def conditional_accuracy(probabilities, requested, num_classes: int) -> tuple[fl
     return float(hits.mean()), per_class
 
 
+def mean_entropy(probabilities) -> float:
+    """Mean entropy (nats) of a judge's class posteriors: 0 when every image is plainly one class, ln K
+    when the judge cannot tell which. Creative Adversarial Networks push generated art towards ln K."""
+    probabilities = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    return float(-(probabilities * np.log(probabilities)).sum(axis=-1).mean())
+
+
 def mixing_scores(probabilities, i: int, j: int) -> tuple[float, float]:
     """``(mass, evenness)`` for samples drawn from the condition (e_i + e_j) / 2.
 

@@ -18,6 +18,7 @@ ROWS = (
     ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
     ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
     ("pixel lattice (spectral peak)", "lattice", "lattice_real", "about 1 without a lattice; real images"),
+    ("class entropy (classifier)", "style_entropy", "style_entropy_real", "real images'; ln K = {ln_k} is no class"),
 )
 
 
@@ -32,7 +33,8 @@ def format_table(report: dict) -> str:
     lines = [f"{'':32s}{'generated':>11s}{'real':>11s}  real means"]
     for label, generated, real, meaning in ROWS:
         measured_on = report.get("classifier", {}).get("measured_on", "held-out real images")
-        meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on)
+        ln_k = _number(math.log(len(report["per_class_accuracy"]))) if report.get("per_class_accuracy") else "-"
+        meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on, ln_k=ln_k)
         lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
     lines += per_class_table(report)
     inception = report.get("inception", {})

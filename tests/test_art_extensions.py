@@ -195,3 +195,64 @@ def test_pretrained_critic_of_another_size_is_refused(pretrained, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert "(None, 32, 32, 3)" in last and "(None, 16, 16, 3)" in last
+
+
+def posterior_after_steps(mode, damping=0.5, steps=10, learning_rate=0.5):
+    """The critic's style posterior on a fixed batch, before and after plain gradient steps on the style term alone.
+
+    The critic stays fixed; only the generator moves, as in the generator update.
+    """
+    keras.utils.set_random_seed(3)
+    generator = build_wgan_generator((8, 8, 1), 4, latent_dim=4, filters=4)
+    critic = build_wgan_critic((8, 8, 1), 4, filters=4)
+    trainer = ConditionalWGANGP(generator, critic, 4, creative=mode, damping=damping, class_weight=1.0)
+    z = tf.constant(np.random.default_rng(0).normal(size=(8, 4)), tf.float32)
+    condition = tf.constant(np.eye(4, dtype="f")[[0, 1, 2, 3, 0, 1, 2, 3]])
+
+    def posterior():
+        return tf.nn.softmax(critic(generator([z, condition], training=False), training=False)[1]).numpy()
+
+    def gradient():
+        with tf.GradientTape() as tape:
+            logits = critic(generator([z, condition], training=False), training=False)[1]
+            loss = trainer.style_term(condition, logits)
+        return tape.gradient(loss, generator.trainable_variables)
+
+    before = posterior()
+    first = gradient()
+    for _ in range(steps):
+        for variable, grad in zip(generator.trainable_variables, gradient(), strict=True):
+            variable.assign_sub(learning_rate * grad)
+    return before, posterior(), condition.numpy(), first
+
+
+@pytest.mark.parametrize("alpha", [0.25, 0.5, 0.75])
+def test_the_damped_term_moves_the_posterior_towards_its_target(alpha):
+    before, after, condition, _ = posterior_after_steps("damped", alpha)
+    target = (1 - alpha) * condition + alpha / 4
+    distance = lambda p: np.sum((p - target) ** 2, axis=-1).mean()  # noqa: E731
+    assert distance(after) < 0.9 * distance(before)
+    assert np.mean(np.sum((after - before) * (target - before), axis=-1)) > 0  # moved towards it, not sideways
+
+
+def test_the_can_term_moves_the_posterior_towards_uniform_and_raises_its_entropy():
+    before, after, _, _ = posterior_after_steps("can")
+    entropy = lambda p: float(posterior_entropy(np.log(p)))  # noqa: E731
+    assert entropy(before) < entropy(after) <= math.log(4) + 1e-6
+    assert np.abs(after - 0.25).sum(-1).mean() < np.abs(before - 0.25).sum(-1).mean()
+
+
+def test_damping_zero_pulls_the_same_way_as_the_papers_class_term():
+    before, after, condition, damped = posterior_after_steps("damped", 0.0)
+    _, paper_after, _, paper = posterior_after_steps("off")
+    flat = lambda grads: np.concatenate([g.numpy().ravel() for g in grads])  # noqa: E731
+    cosine = flat(damped) @ flat(paper) / np.linalg.norm(flat(damped)) / np.linalg.norm(flat(paper))
+    assert cosine > 0.5
+    requested = lambda p: (p * condition).sum(-1).mean()  # noqa: E731
+    assert requested(after) > requested(before) and requested(paper_after) > requested(before)
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 30.0])
+def test_style_entropy_stays_between_zero_and_log_k(scale):
+    logits = np.random.default_rng(1).normal(size=(64, 8)).astype("f") * scale
+    assert 0.0 <= float(posterior_entropy(logits)) <= math.log(8) + 1e-6

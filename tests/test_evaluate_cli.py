@@ -29,6 +29,8 @@ EVAL_COLUMNS = [
     "eval_recall_real",
     "eval_lattice",
     "eval_lattice_real",
+    "eval_style_entropy",
+    "eval_style_entropy_real",
 ]
 UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
 UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]

@@ -96,6 +96,8 @@ def test_a_generator_returning_real_images_scores_like_the_real_data(judge, digi
     assert abs(figures["conditional_accuracy"] - judge.held_out_accuracy) < 0.08
     assert figures["frechet_distance"] < 3 * reference.frechet_floor + 1.0
     assert figures["diversity"] == pytest.approx(reference.diversity_real, rel=0.2)
+    assert figures["style_entropy"] == pytest.approx(figures["style_entropy_real"], rel=0.3)
+    assert 0.0 < figures["style_entropy_real"] < np.log(10)
     # A real image is one class, not a blend: the mixed pair gets the belief, not an even split.
     assert figures["mixing_mass"] > 0.6 and figures["mixing_evenness"] < 0.5
 
@@ -108,6 +110,7 @@ def test_noise_and_collapse_are_caught(judge, digits, reference):
     one_per_class = np.stack([np.flatnonzero(digits.labels == k)[0] for k in range(10)])
     collapsed = measure(real_images_of(digits, one_per_class), judge, reference)
     assert collapsed.figures["diversity"] == 0.0 < reference.diversity_real
+    assert noise.figures["style_entropy"] > real.figures["style_entropy"]  # the judge sees no digit in noise
 
 
 def test_checkpoint_must_fit_the_dataset(digits):

@@ -10,6 +10,7 @@ from evaluation.metrics import (
     frechet_distance_from_statistics,
     inception_score,
     kernel_distance,
+    mean_entropy,
     mean_pairwise_distance,
     mixing_scores,
     per_class_frechet,
@@ -92,6 +93,15 @@ def test_mixing_scores():
 def test_alternating_between_the_two_classes_is_not_an_even_blend():
     alternating = np.array([[1.0, 0.0], [0.0, 1.0]] * 5)
     assert mixing_scores(alternating, 0, 1) == (1.0, 0.0)
+
+
+def test_class_entropy_runs_from_zero_for_plain_classes_to_ln_k_for_none(rng):
+    assert mean_entropy(np.eye(8)) == pytest.approx(0.0, abs=1e-9)
+    assert mean_entropy(np.full((3, 8), 1 / 8)) == pytest.approx(np.log(8))
+    two_way = np.array([[0.5, 0.5, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+    assert mean_entropy(two_way) == pytest.approx(np.log(2) / 2)  # the mean over images, not the pooled entropy
+    random = rng.dirichlet(np.ones(8), size=500)
+    assert 0.0 < mean_entropy(random) < np.log(8)
 
 
 def test_pairwise_distance():
