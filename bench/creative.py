@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""The creative modes side by side on WikiArt: the paper's class term, CAN's style ambiguity, damped targets.
+
+Trains the conditional WGAN-GP once per mode, same seed and budget, with the
+critic's class head learning styles from real paintings only in every mode
+(``--no-fake-class-loss``, the creative modes' default), so the generator's
+style term is the only difference:
+
+- ``off``: CE(c, p), the paper's;
+- ``can``: CE(uniform, p) (Creative Adversarial Networks);
+- ``damped-A``: ||p - ((1 - A) c + A uniform)||^2.
+
+Then measures each run's last weight-averaged generator with one or more
+style judges (trained on style_train.csv, measured on style_val.csv): the
+judge's class entropy of the samples beside ln K and beside the val
+paintings' own, conditional accuracy, KID, precision and recall; and the
+critic's own style entropy on generated images in the last epoch (log.csv).
+Writes ``creative.json`` and ``creative_modes.jpg`` (two noise vectors in
+every style, per mode) in --out and prints a markdown table.
+
+A mode whose run directory already holds its last checkpoint is measured,
+not trained again, so an interrupted bench picks up where it stopped.
+
+  python bench/creative.py --data-dir ../shared/data/wikiart-8k --out runs/creative
+  python bench/creative.py --modes off can damped-0.5 --epochs 20 --filters 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from base.errors import DataError  # noqa: E402
+from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
+
+MODES = ("off", "can", "damped-0.25", "damped-0.5", "damped-0.75")
+FIGURE_NOISE = 2  # noise vectors per mode in creative_modes.jpg
+MEASURED = ("conditional_accuracy", "style_entropy", "style_entropy_real", "kid", "kid_floor", "precision",
+            "precision_real", "recall", "recall_real", "frechet_distance", "frechet_floor")  # fmt: skip
+
+
+def mode_settings(mode: str) -> dict:
+    """``off``, ``can`` or ``damped-ALPHA`` as the training script's settings."""
+    if mode in ("off", "can"):
+        return {"creative": mode}
+    name, _, alpha = mode.partition("-")
+    try:
+        damping = float(alpha)
+    except ValueError:
+        damping = -1.0
+    if name != "damped" or not 0.0 <= damping <= 1.0:
+        raise DataError(f"unknown mode {mode!r}: use off, can or damped-ALPHA with ALPHA in [0, 1]")
+    return {"creative": "damped", "damping": damping}
+
+
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(
+        prog="bench/creative.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "wikiart-8k"))
+    parser.add_argument("--modes", nargs="+", default=list(MODES), help=f"default: {' '.join(MODES)}")
+    parser.add_argument("--epochs", type=positive_int, default=10, help="default: 10")
+    parser.add_argument("--filters", type=positive_int, default=32, help="network width (default: 32)")
+    parser.add_argument("--image-size", type=positive_int, default=64, help="default: 64")
+    parser.add_argument("--seed", type=int, default=1, help="training seed, the same for every mode (default: 1)")
+    parser.add_argument("--judge-seeds", type=int, nargs="+", default=[0], help="style judges (default: 0)")
+    parser.add_argument("--n", type=positive_int, default=1000, help="generated samples judged (default: 1000)")
+    parser.add_argument(
+        "--mixed-precision", choices=("bfloat16", "float16", "off"), default="bfloat16", help="default: bfloat16"
+    )
+    parser.add_argument("--cache-dir", help="decoded images and judges (default: ~/.cache/artgan)")
+    parser.add_argument("--out", default=str(ROOT / "runs" / "bench_creative"), help="one run directory per mode")
+    return parser
+
+
+def run_config(args, mode: str) -> dict:
+    import train_wgan_gp
+
+    settings = dict(data_dir=args.data_dir, epochs=args.epochs, filters=args.filters, image_size=args.image_size,
+                    seed=args.seed, quiet=True, cache_dir=args.cache_dir, out=str(Path(args.out) / mode),
+                    fake_class_loss=False, **mode_settings(mode))  # fmt: skip
+    if args.mixed_precision != "off":
+        settings["mixed_precision"] = args.mixed_precision
+    return train_wgan_gp.RECIPE.defaults("wikiart", **settings)
+
+
+def trained_run(config: dict) -> Path:
+    """The mode's run directory, trained now unless its last checkpoint is there from the same settings."""
+    import train_wgan_gp
+    from base.rundir import network_path
+    from training.experiment import run_experiment
+
+    root = Path(config["out"])
+    if network_path(root / "checkpoints", "generator", config["epochs"]).is_file():
+        stored = json.loads((root / "config.json").read_text())
+        for key in ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size"):
+            if stored.get(key) != config[key]:
+                raise DataError(f"{root} was trained with {key}={stored.get(key)!r}, not {config[key]!r}")
+        print(f"{root.name}: measuring the run already there")
+        return root
+    print(f"{root.name}: training {config['epochs']} epochs", flush=True)
+    run_experiment(config, set(config), "bench_creative", train_wgan_gp.RECIPE.build_trainer)
+    return root
+
+
+def critic_entropy(run: Path) -> float:
+    """The critic's mean style entropy on generated images in the run's last epoch."""
+    with open(run / "log.csv", newline="") as handle:
+        return float(list(csv.DictReader(handle))[-1]["style_entropy"])
+
+
+def measure_run(run: Path, epochs: int, data, validation, judge_seeds, samples: int, cache_dir) -> dict:
+    from base.networks import load_generator
+    from base.rundir import network_path
+    from evaluation.checkpoint import evaluate_generator
+
+    generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
+    judged = {}
+    for seed in judge_seeds:
+        report = evaluate_generator(
+            generator, data, "wikiart", cache_dir, samples, seed=0, validation=validation, classifier_seed=seed
+        )
+        judged[str(seed)] = {name: report[name] for name in MEASURED} | {
+            "judge_accuracy": report["classifier_accuracy"],
+            "per_class_accuracy": report["per_class_accuracy"],
+        }
+    return {"critic_style_entropy": critic_entropy(run), "judges": judged}, generator
+
+
+def markdown_table(results: dict, num_classes: int) -> str:
+    lines = [
+        f"ln K = {math.log(num_classes):.3f}",
+        "| mode | judge | class entropy (val paintings) | critic's entropy | conditional accuracy (judge's) "
+        "| KID (floor) | precision (real) | recall (real) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, result in results.items():
+        for seed, f in result["judges"].items():
+            lines.append(
+                f"| {mode} | {seed} | {f['style_entropy']:.3f} ({f['style_entropy_real']:.3f}) "
+                f"| {result['critic_style_entropy']:.3f} "
+                f"| {f['conditional_accuracy']:.3f} ({f['judge_accuracy']:.3f}) "
+                f"| {f['kid']:.3f} ({f['kid_floor']:.3f}) "
+                f"| {f['precision']:.3f} ({f['precision_real']:.3f}) | {f['recall']:.3f} ({f['recall_real']:.3f}) |"
+            )
+    return "\n".join(lines)
+
+
+def modes_figure(generators: dict, class_names, seed: int, path: Path) -> Path:
+    """Two noise vectors in every style, one pair of rows per mode: the same z in every cell of a column's row."""
+    import numpy as np
+    from PIL import Image
+
+    from sampling.grids import fixed_noise, same_noise_styles
+    from sampling.render import render_grid
+
+    rows, labels = [], []
+    for mode, generator in generators.items():
+        noise = fixed_noise(seed, FIGURE_NOISE, int(generator.inputs[0].shape[1]))
+        rows.append(same_noise_styles(generator, list(range(len(class_names))), noise, len(class_names)))
+        labels += [f"{mode}, z{i + 1}" for i in range(FIGURE_NOISE)]
+    styles = [name.replace("_", " ") for name in class_names]
+    picture = render_grid(np.concatenate(rows), row_labels=labels, col_labels=styles)
+    Image.fromarray(picture).save(path, quality=85)
+    return path
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    configs = {mode: run_config(args, mode) for mode in args.modes}  # every mode checked before any trains
+
+    from base.rundir import DEFAULT_CACHE
+    from data import load_images, validation_images
+
+    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
+    data = load_images("wikiart", args.data_dir, args.image_size, cache_dir=cache_dir, progress=False)
+    validation = validation_images("wikiart", args.data_dir, args.image_size, data.class_names, cache_dir=cache_dir)
+    if validation is None:
+        raise DataError(f"{args.data_dir} has no style_train.csv and style_val.csv: the judges need the val split")
+    results, generators = {}, {}
+    for mode, config in configs.items():
+        run = trained_run(config)
+        results[mode], generators[mode] = measure_run(
+            run, args.epochs, data, validation, args.judge_seeds, args.n, cache_dir
+        )
+    out = Path(args.out)
+    (out / "creative.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2) + "\n")
+    figure = modes_figure(generators, data.class_names, args.seed, out / "creative_modes.jpg")
+    print(markdown_table(results, data.num_classes))
+    print(f"wrote {out / 'creative.json'} and {figure}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_cli(main))
