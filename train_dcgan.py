@@ -10,6 +10,7 @@ Examples:
 
 import argparse
 
+from models.layout import UPSAMPLINGS
 from training.cli import run_cli
 from training.recipe import Recipe
 
@@ -25,6 +26,7 @@ def paper_defaults(dataset: str) -> dict:
         "beta1": 0.5,
         "beta2": 0.999,
         "class_weight": 1.0,
+        "upsampling": "transposed",
     }
 
 
@@ -33,7 +35,8 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     from models.trainers import ConditionalDCGAN
     from training.optimizers import adam
 
-    generator = build_dcgan_generator(image_shape, num_classes, config["latent_dim"])
+    upsampling = config.get("upsampling", "transposed")  # runs from before the flag have no entry
+    generator = build_dcgan_generator(image_shape, num_classes, config["latent_dim"], upsampling=upsampling)
     discriminator = build_dcgan_discriminator(image_shape, num_classes)
     trainer = ConditionalDCGAN(
         generator,
@@ -52,6 +55,12 @@ def build_trainer(config: dict, image_shape, num_classes: int):
 
 def add_dcgan_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")
+    parser.add_argument(
+        "--upsampling",
+        choices=UPSAMPLINGS,
+        help="how the generator doubles its side: 'transposed' 4x4 stride-2 transposed convolutions (the paper's, "
+        "default); 'nearest' nearest-neighbour doubling and a 3x3 convolution, free of the pixel lattice",
+    )
 
 
 RECIPE = Recipe(SCRIPT, __doc__, paper_defaults, add_dcgan_flags, build_trainer)

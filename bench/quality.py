@@ -48,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from models.layout import UPSAMPLINGS  # noqa: E402
 from training.cli import (  # noqa: E402
     OneLineErrorParser,
     add_augment_flags,
@@ -81,7 +82,7 @@ BUDGETS = {
     ("wikiart", "wgan-gp"): {"epochs": 30, "filters": 32, "mixed_precision": "bfloat16"},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
-TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "augment", "augment_p", "image_size")
+TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "augment", "augment_p", "image_size", "upsampling")
 
 
 def build_parser() -> OneLineErrorParser:
@@ -99,6 +100,7 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--critic-class-weight", type=float, help="WGAN-GP: weight of the critic's class terms")
     parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
     parser.add_argument("--filters", type=positive_int, help="WGAN-GP: network width (default: the budget's)")
+    parser.add_argument("--upsampling", choices=UPSAMPLINGS, help="DC-GAN: how the generator doubles its side")
     add_mixing_flag(parser)
     add_ema_flag(parser)
     add_augment_flags(parser)

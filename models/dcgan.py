@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.layout import resolution_plan, stage_filters
+from models.layout import UPSAMPLINGS, resolution_plan, stage_filters
 
 KERNEL = 4  # DCGAN's 4x4 kernels (5x5 in some ports; 4 divides the stride evenly)
 
@@ -23,7 +23,14 @@ def generator_inputs(latent_dim: int, num_classes: int):
     return keras.Input((latent_dim,), name="z"), keras.Input((num_classes,), name="condition")
 
 
-def build_dcgan_generator(image_shape, num_classes: int, latent_dim: int = 100, filters: int = 64):
+def build_dcgan_generator(
+    image_shape, num_classes: int, latent_dim: int = 100, filters: int = 64, upsampling: str = "transposed"
+):
+    """``upsampling``: ``transposed`` doubles with 4x4 stride-2 Conv2DTranspose (the paper's);
+    ``nearest`` with UpSampling2D and a 3x3 Conv2D, whose four output phases share one kernel, so
+    no phase can drift from the others and stamp a pixel lattice (see :func:`doubling`)."""
+    if upsampling not in UPSAMPLINGS:
+        raise ValueError(f"unknown upsampling {upsampling!r}; choose one of {', '.join(UPSAMPLINGS)}")
     size, channels = image_shape[0], image_shape[-1]
     base, stages = resolution_plan(size)
     widths = stage_filters(filters, stages)[::-1]  # coarse to fine: ..., 256, 128, 64
@@ -35,20 +42,24 @@ def build_dcgan_generator(image_shape, num_classes: int, latent_dim: int = 100, 
     x = layers.Reshape((base, base, widths[0]), name="to_feature_map")(x)
     for stage, width in enumerate(widths[1:] + [None], start=1):
         last = width is None
-        x = layers.Conv2DTranspose(
-            channels if last else width,
-            KERNEL,
-            strides=2,
-            padding="same",
-            use_bias=last,
-            name=f"up{stage}_deconv",
-        )(x)
+        x = doubling(x, channels if last else width, upsampling, use_bias=last, name=f"up{stage}")
         if last:
             break
         x = layers.BatchNormalization(synchronized=True, name=f"up{stage}_bn")(x)
         x = layers.ReLU(name=f"up{stage}_relu")(x)
     image = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model([z, condition], image, name="generator")
+
+
+def doubling(x, filters: int, upsampling: str, use_bias: bool, name: str):
+    """Twice the side. A stride-2 transposed convolution computes each of the four output phases
+    with its own quarter of the kernel; training under DiffAugment's translation lets those quarters
+    drift apart (BENCHMARKS.md), and the image carries a lattice of periods 2 to 16."""
+    if upsampling == "transposed":
+        return layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=use_bias,
+                                      name=f"{name}_deconv")(x)  # fmt: skip
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_upsample")(x)
+    return layers.Conv2D(filters, 3, padding="same", use_bias=use_bias, name=f"{name}_upconv")(x)
 
 
 def build_dcgan_discriminator(image_shape, num_classes: int, filters: int = 64):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from base.errors import DataError
 
 MAX_BASE_SIZE = 7
+UPSAMPLINGS = ("transposed", "nearest")  # how a DC-GAN generator doubles its side
 
 
 def resolution_plan(image_size: int) -> tuple[int, int]:

@@ -167,6 +167,12 @@ def test_the_lattice_test_catches_the_transposed_up_block(monkeypatch):
     assert drifted_lattice(lambda: wgan_gp.build_wgan_generator((64, 64, 3), 3, 6, 8)) > 6.0
 
 
+@pytest.mark.parametrize("upsampling, lattice", [("nearest", False), ("transposed", True)])
+def test_the_dcgan_generator_stamps_a_lattice_only_with_transposed_convolutions(upsampling, lattice):
+    strength = drifted_lattice(lambda: build_dcgan_generator((64, 64, 3), 3, 6, 8, upsampling=upsampling))
+    assert strength > 6.0 if lattice else strength < 3.0
+
+
 def test_the_generator_costs_what_the_papers_code_does_at_64_px():
     generator = forward_flops(build_wgan_generator((64, 64, 3), 9, filters=128))
     assert generator == pytest.approx(3.2e9, rel=0.05)  # the ArtGan code's generator: about 3.2 GFLOP per image
