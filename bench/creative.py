@@ -41,6 +41,7 @@ from base.errors import DataError  # noqa: E402
 from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
 
 MODES = ("off", "can", "damped-0.25", "damped-0.5", "damped-0.75")
+SAME_SETTINGS = ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size", "critic_weights")
 FIGURE_NOISE = 2  # noise vectors per mode in creative_modes.jpg
 MEASURED = ("conditional_accuracy", "style_entropy", "style_entropy_real", "kid", "kid_floor", "precision",
             "precision_real", "recall", "recall_real", "frechet_distance", "frechet_floor")  # fmt: skip
@@ -70,6 +71,9 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--filters", type=positive_int, default=32, help="network width (default: 32)")
     parser.add_argument("--image-size", type=positive_int, default=64, help="default: 64")
     parser.add_argument("--seed", type=int, default=1, help="training seed, the same for every mode (default: 1)")
+    parser.add_argument(
+        "--critic-weights", help="start every mode from this critic .h5 (pretrain_critic.py's), as GANGogh did"
+    )
     parser.add_argument("--judge-seeds", type=int, nargs="+", default=[0], help="style judges (default: 0)")
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples judged (default: 1000)")
     parser.add_argument(
@@ -85,7 +89,7 @@ def run_config(args, mode: str) -> dict:
 
     settings = dict(data_dir=args.data_dir, epochs=args.epochs, filters=args.filters, image_size=args.image_size,
                     seed=args.seed, quiet=True, cache_dir=args.cache_dir, out=str(Path(args.out) / mode),
-                    fake_class_loss=False, **mode_settings(mode))  # fmt: skip
+                    fake_class_loss=False, critic_weights=args.critic_weights, **mode_settings(mode))  # fmt: skip
     if args.mixed_precision != "off":
         settings["mixed_precision"] = args.mixed_precision
     return train_wgan_gp.RECIPE.defaults("wikiart", **settings)
@@ -100,7 +104,7 @@ def trained_run(config: dict) -> Path:
     root = Path(config["out"])
     if network_path(root / "checkpoints", "generator", config["epochs"]).is_file():
         stored = json.loads((root / "config.json").read_text())
-        for key in ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size"):
+        for key in SAME_SETTINGS:
             if stored.get(key) != config[key]:
                 raise DataError(f"{root} was trained with {key}={stored.get(key)!r}, not {config[key]!r}")
         print(f"{root.name}: measuring the run already there")
