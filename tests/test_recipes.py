@@ -48,6 +48,19 @@ def test_the_fake_class_loss_follows_creative_unless_given(flags, fake_class_los
     assert config["fake_class_loss"] is fake_class_loss
 
 
+@pytest.mark.parametrize(
+    ("flags", "upsampling"),
+    [([], "transposed"), (["--augment", "translation"], "nearest"),
+     (["--augment", "translation", "--upsampling", "transposed"], "transposed")],
+)  # fmt: skip
+def test_the_dcgan_generator_doubles_by_nearest_neighbour_under_augment_unless_told(flags, upsampling):
+    config, _ = train_dcgan.RECIPE.config(["--dataset", "digits", *flags])
+    assert config["upsampling"] == upsampling
+    generator = train_dcgan.RECIPE.build_trainer(config, (28, 28, 1), 10).generator
+    transposed = any(layer.name.endswith("_deconv") for layer in generator.layers)
+    assert transposed is (upsampling == "transposed")
+
+
 def test_a_missing_critic_weights_file_is_a_user_error(tmp_path):
     with pytest.raises(DataError, match="--critic-weights .*missing.h5 is not a file"):
         train_wgan_gp.RECIPE.config(["--dataset", "digits", "--critic-weights", str(tmp_path / "missing.h5")])
