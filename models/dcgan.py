@@ -1,7 +1,8 @@
 """The paper's conditional DC-GAN networks.
 
 G: concat(z, condition) -> Dense -> reshape -> stride-2 Conv2DTranspose
-blocks (BatchNorm, ReLU) -> tanh. D: stride-2 Conv2D blocks, BatchNorm on all
+blocks (BatchNorm, ReLU) -> tanh; or, with ``upsampling="nearest"``,
+UpSampling2D + Conv3x3 blocks, which draw no pixel lattice. D: stride-2 Conv2D blocks, BatchNorm on all
 but the first, LeakyReLU 0.2 -> a validity logit and K class logits.
 Standard layers only, so ``keras.models.load_model`` needs no project code.
 BatchNorm is ``synchronized``: under tf.distribute it normalises over the
@@ -53,8 +54,9 @@ def build_dcgan_generator(
 
 def doubling(x, filters: int, upsampling: str, use_bias: bool, name: str):
     """Twice the side. A stride-2 transposed convolution computes each of the four output phases
-    with its own quarter of the kernel; training under DiffAugment's translation lets those quarters
-    drift apart (BENCHMARKS.md), and the image carries a lattice of periods 2 to 16."""
+    with its own quarter of the kernel; drawn at random, the quarters differ from step 0, plain
+    training evens them out only slowly, and under DiffAugment's translation they drift further
+    apart, so the image carries a lattice of periods 2 to 16 (BENCHMARKS.md)."""
     if upsampling == "transposed":
         return layers.Conv2DTranspose(filters, KERNEL, strides=2, padding="same", use_bias=use_bias,
                                       name=f"{name}_deconv")(x)  # fmt: skip
