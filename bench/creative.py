@@ -120,7 +120,8 @@ def critic_entropy(run: Path) -> float:
         return float(list(csv.DictReader(handle))[-1]["style_entropy"])
 
 
-def measure_run(run: Path, epochs: int, data, validation, judge_seeds, samples: int, cache_dir) -> dict:
+def measure_run(run: Path, epochs: int, data, validation, judge_seeds, samples: int, cache_dir) -> tuple:
+    """``(figures, weight-averaged generator)``: every judge's figures of the run's last checkpoint."""
     from base.networks import load_generator
     from base.rundir import network_path
     from evaluation.checkpoint import evaluate_generator

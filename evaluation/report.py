@@ -31,9 +31,9 @@ def _number(value) -> str:
 def format_table(report: dict) -> str:
     """The figures as aligned text: generated beside real, then per-class accuracy, then FID/IS."""
     lines = [f"{'':32s}{'generated':>11s}{'real':>11s}  real means"]
+    measured_on = report.get("classifier", {}).get("measured_on", "held-out real images")
+    ln_k = _number(math.log(len(report["per_class_accuracy"]))) if report.get("per_class_accuracy") else "-"
     for label, generated, real, meaning in ROWS:
-        measured_on = report.get("classifier", {}).get("measured_on", "held-out real images")
-        ln_k = _number(math.log(len(report["per_class_accuracy"]))) if report.get("per_class_accuracy") else "-"
         meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on, ln_k=ln_k)
         lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
     lines += per_class_table(report)

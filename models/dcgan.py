@@ -2,8 +2,9 @@
 
 G: concat(z, condition) -> Dense -> reshape -> stride-2 Conv2DTranspose
 blocks (BatchNorm, ReLU) -> tanh; or, with ``upsampling="nearest"``,
-UpSampling2D + Conv3x3 blocks, which draw no pixel lattice. D: stride-2 Conv2D blocks, BatchNorm on all
-but the first, LeakyReLU 0.2 -> a validity logit and K class logits.
+UpSampling2D + Conv3x3 blocks, which draw no pixel lattice. D: stride-2
+Conv2D blocks, BatchNorm on all but the first, LeakyReLU 0.2 -> a validity
+logit and K class logits.
 Standard layers only, so ``keras.models.load_model`` needs no project code.
 BatchNorm is ``synchronized``: under tf.distribute it normalises over the
 global batch, so a mirrored run computes what a single device would.
