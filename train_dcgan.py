@@ -33,10 +33,12 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
     from models.trainers import ConditionalDCGAN
     from training.optimizers import adam
+    from training.transfer import start_networks
 
     upsampling = config.get("upsampling", "transposed")  # runs from before the flag have no entry
     generator = build_dcgan_generator(image_shape, num_classes, config["latent_dim"], upsampling=upsampling)
     discriminator = build_dcgan_discriminator(image_shape, num_classes)
+    start_networks(generator, discriminator, config)
     trainer = ConditionalDCGAN(
         generator,
         discriminator,
@@ -47,6 +49,8 @@ def build_trainer(config: dict, image_shape, num_classes: int):
         ema_decay=config.get("ema_decay", 0.0),
         augment_policy=config.get("augment") or (),  # runs from before the flag have no entry
         augment_p=config.get("augment_p", 1.0),
+        ada_target=config.get("ada_target", 0.6),
+        ada_images=config.get("ada_images", 20000),
     )
     trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config), jit_compile=config["jit"])
     return trainer

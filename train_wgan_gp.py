@@ -69,6 +69,7 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     from models.wgan_gp import build_wgan_critic, build_wgan_generator
     from training.checkpoints import copy_weights
     from training.optimizers import adam
+    from training.transfer import start_networks
 
     generator = build_wgan_generator(
         image_shape, num_classes, config["latent_dim"], config["filters"], config["conditioning"]
@@ -77,6 +78,7 @@ def build_trainer(config: dict, image_shape, num_classes: int):
     if config["critic_weights"] and not config.get("resume"):
         copy_weights(load_network(config["critic_weights"]), critic, config["critic_weights"])
         logging.getLogger("artgan").info("critic starts from %s", config["critic_weights"])
+    start_networks(generator, critic, config)
     trainer = ConditionalWGANGP(
         generator,
         critic,
@@ -154,10 +156,22 @@ def add_art_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def settle(config: dict) -> dict:
-    """The fake-class loss follows --creative unless given; a --critic-weights file must exist."""
+    """The fake-class loss follows --creative unless given; a --critic-weights file must exist.
+
+    ADA's heuristic, E[sign(D(real))], reads a logistic discriminator's sign: a
+    critic's scores are shift-invariant (only differences enter its loss), so
+    their sign says nothing about overfitting, and ``--augment-p ada`` is refused.
+    """
     config["fake_class_loss"] = fake_class_loss(config)
     if config.get("critic_weights") and not os.path.isfile(config["critic_weights"]):
         raise DataError(f"--critic-weights {config['critic_weights']} is not a file")
+    if config.get("critic_weights") and config.get("init_from"):
+        raise DataError("--critic-weights and --init-from both set the critic's weights: choose one")
+    if config.get("augment_p") == "ada":
+        raise DataError(
+            "--augment-p ada is for train_dcgan.py: its heuristic reads the sign of a logistic discriminator's "
+            "output, and a critic's scores have no fixed sign; give a fixed --augment-p"
+        )
     return config
 
 

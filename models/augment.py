@@ -20,6 +20,7 @@ size, so augmentation repeats exactly on resume and under ``--strategy``.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from base.streams import stream_key
@@ -83,17 +84,64 @@ def cutout(images, draws: Draws):
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def augment(images, policy, probability: float, seed: int, step, *where):
+def augment(images, policy, probability, seed: int, step, *where):
     """``images`` with each transform of ``policy`` applied to each image with ``probability``.
 
-    ``where`` (integers) names the call within the step (real or fake, which
-    critic update): two calls with different ``where`` draw independent transforms.
+    ``probability`` is a number, or a tensor (the adaptive one, which changes
+    during training). ``where`` (integers) names the call within the step
+    (real or fake, which critic update): two calls with different ``where``
+    draw independent transforms.
     """
-    if not policy or probability <= 0:
+    fixed = isinstance(probability, (int, float))
+    if not policy or (fixed and probability <= 0):
         return images
     draws = Draws(seed, step, where, tf.shape(images)[0])
     for name in policy:
         transformed = TRANSFORMS[name](images, draws)
         chosen = draws.next() < probability
-        images = tf.where(per_image(chosen, images) > 0, transformed, images) if probability < 1 else transformed
+        if fixed and probability >= 1:
+            images = transformed
+        else:
+            images = tf.where(per_image(chosen, images) > 0, transformed, images)
     return tf.clip_by_value(images, -1.0, 1.0)
+
+
+class AdaptiveProbability:
+    """ADA's augmentation probability (Karras et al., 2020), steered by how sure D is of the real images.
+
+    r = E[sign(D(real))] is 0 for a discriminator that cannot tell real from
+    fake and nears 1 as it memorises the training images. Every ``INTERVAL``
+    steps p moves by (images seen) / ``images_to_one`` towards making r equal
+    ``target``: up when r is above it, down when below, clipped to [0, 1];
+    so p can climb from 0 to 1 within ``images_to_one`` real images. p and
+    the running sums are float32 variables that every replica updates to the
+    same value (the signs are summed over the global batch); the checkpoint's
+    state file holds them, so a resumed run continues them exactly.
+    """
+
+    INTERVAL = 4  # ADA's ada_interval: steps between adjustments
+
+    def __init__(self, target: float = 0.6, images_to_one: int = 20000):
+        self.target, self.images_to_one = float(target), float(images_to_one)
+        self.probability, self.sign_sum, self.count = (
+            keras.Variable(0.0, dtype="float32", trainable=False, aggregation="only_first_replica", name=name)
+            for name in ("augment_p", "ada_sign_sum", "ada_count")
+        )
+
+    @property
+    def variables(self) -> list:
+        return [self.probability, self.sign_sum, self.count]
+
+    def observe(self, real_logits, step) -> None:
+        """Count the signs of this step's real logits; after step number ``step`` (1-based) % INTERVAL == 0, move p."""
+        signs = tf.reduce_sum(tf.sign(tf.cast(real_logits, tf.float32)))
+        count = tf.cast(tf.size(real_logits), tf.float32)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            signs, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [signs, count])
+        total, seen = self.sign_sum + signs, self.count + count
+        due = tf.equal(tf.math.floormod(tf.cast(step, tf.int64), self.INTERVAL), 0)
+        moved = self.probability + tf.sign(total / seen - self.target) * seen / self.images_to_one
+        self.probability.assign(tf.where(due, tf.clip_by_value(moved, 0.0, 1.0), self.probability))
+        self.sign_sum.assign(tf.where(due, 0.0, total))
+        self.count.assign(tf.where(due, 0.0, seen))

@@ -35,14 +35,15 @@ class PrebuiltTrainer(keras.Model):
         """Nothing to build: the networks, trackers and optimizers all exist already."""
 
 
-def step_logs(trackers: dict) -> dict:
-    """Running means for ``fit``'s logs.
+def step_logs(trackers: dict, current: dict | None = None) -> dict:
+    """Running means for ``fit``'s logs, and the ``current`` values of quantities that are not means.
 
     Under MultiWorkerMirroredStrategy, Keras 3.15 gathers a step's outputs
     over workers along axis 0 (``_multi_worker_concat``), which fails on
     scalars: there each value travels as a length-1 vector.
     """
     results = {name: tracker.result() for name, tracker in trackers.items()}
+    results.update(current or {})
     if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
         results = {name: tf.reshape(value, [1]) for name, value in results.items()}
     return results

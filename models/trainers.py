@@ -28,7 +28,7 @@ from losses import (
     wasserstein_estimate,
 )
 from models import noise
-from models.augment import augment
+from models.augment import AdaptiveProbability, augment
 from models.keras_workarounds import PrebuiltTrainer, step_logs
 
 CREATIVE_MODES = ("off", "can", "damped")
@@ -133,6 +133,7 @@ class ConditionalGAN(PrebuiltTrainer):
 
     discriminator_role = "discriminator"  # the name its checkpoints carry
     metric_names: tuple[str, ...] = ()
+    adaptive_augmentation = False  # whether train_step feeds ADA's heuristic (augment_p="ada")
 
     def __init__(
         self,
@@ -143,11 +144,20 @@ class ConditionalGAN(PrebuiltTrainer):
         mix_fraction: float = 0.0,
         ema_decay: float = 0.0,
         augment_policy: tuple = (),
-        augment_p: float = 1.0,
+        augment_p: float | str = 1.0,
+        ada_target: float = 0.6,
+        ada_images: int = 20000,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.augment_policy, self.augment_p = tuple(augment_policy), float(augment_p)
+        self.augment_policy = tuple(augment_policy)
+        self.adaptive = None
+        if augment_p == "ada":
+            if not self.adaptive_augmentation:
+                raise ValueError(f"{type(self).__name__} has no adaptive augmentation (augment_p='ada')")
+            self.adaptive = AdaptiveProbability(ada_target, ada_images)
+        else:
+            self.augment_p = float(augment_p)
         self.generator = generator
         self.generator_average = GeneratorAverage(generator, ema_decay) if ema_decay > 0 else None
         self.discriminator = discriminator
@@ -176,7 +186,8 @@ class ConditionalGAN(PrebuiltTrainer):
         ``where`` keeps the draws of each call apart: (REAL or FAKE or GENERATED, critic update).
         """
         step = self.g_optimizer.iterations
-        return augment(images, self.augment_policy, self.augment_p, self.seed, step, *where)
+        probability = self.augment_p if self.adaptive is None else self.adaptive.probability.value
+        return augment(images, self.augment_policy, probability, self.seed, step, *where)
 
     def sample_latent(self, batch_size, use: int = 0):
         """z for this step's ``use``-th batch of fakes: a function of the seed and the generator's step count."""
@@ -223,6 +234,8 @@ class ConditionalGAN(PrebuiltTrainer):
         state = {f"{role}_optimizer": optimizer.variables for role, optimizer in self.optimizers().items()}
         if self.generator_average is not None:
             state["generator_ema"] = self.generator_average.averages
+        if self.adaptive is not None:
+            state["augment"] = self.adaptive.variables
         return state
 
     def apply_generator_gradients(self, tape, scaled_loss) -> None:
@@ -252,7 +265,8 @@ class ConditionalGAN(PrebuiltTrainer):
                 self.trackers[name].update_state(value[0], sample_weight=value[1])
             else:
                 self.trackers[name].update_state(value)
-        return step_logs(self.trackers)
+        current = {} if self.adaptive is None else {"augment_p": self.adaptive.probability.value}
+        return step_logs(self.trackers, current)
 
 
 class ConditionalDCGAN(ConditionalGAN):
@@ -266,6 +280,7 @@ class ConditionalDCGAN(ConditionalGAN):
     """
 
     metric_names = ("d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc")
+    adaptive_augmentation = True
 
     def __init__(self, generator, discriminator, latent_dim: int, class_weight: float = 1.0, **kwargs):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
@@ -293,6 +308,8 @@ class ConditionalDCGAN(ConditionalGAN):
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(g_loss)
         self.apply_generator_gradients(tape, scaled)
+        if self.adaptive is not None:  # after the whole step, so all of it used one p
+            self.adaptive.observe(real_validity, self.g_optimizer.iterations)
 
         return self.record(
             d_loss=d_loss,

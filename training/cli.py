@@ -14,6 +14,7 @@ import sys
 
 from data import DATASETS, RESIZE_MODES, DataError
 from training.errors import TrainingDiverged
+from training.transfer import locate
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ positive_float = number(float, lambda v: v > 0, "a positive number")
 unit_float = number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 unit_interval = number(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 open_fraction = number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1")
+non_negative_int = number(int, lambda v: v >= 0, "a non-negative integer")
 
 
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -71,6 +73,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     add_mixing_flag(parser)
     add_ema_flag(parser)
     add_augment_flags(parser)
+    add_transfer_flags(parser)
     add_run_flags(parser)
     return parser
 
@@ -158,7 +161,48 @@ def add_augment_flags(parser: argparse.ArgumentParser) -> None:
         "(default: none, the paper's training)",
     )
     augment.add_argument(
-        "--augment-p", type=unit_interval, help="probability of each transform per image (default: 1, DiffAugment's)"
+        "--augment-p",
+        type=augment_probability,
+        metavar="P|ada",
+        help="probability of each transform per image (default: 1, DiffAugment's); 'ada' (DC-GAN): p starts at 0 "
+        "and follows ADA's overfitting heuristic r = E[sign(D(real))] towards --ada-target, logged per epoch",
+    )
+    augment.add_argument(
+        "--ada-target", type=open_fraction, help="with --augment-p ada: the r that p steers to (default: 0.6, ADA's)"
+    )
+    augment.add_argument(
+        "--ada-images",
+        type=positive_int,
+        help="with --augment-p ada: real images over which p can rise from 0 to 1 (default: 20000; ADA's 500,000 "
+        "suits runs of tens of millions of images, not a few hundred thousand)",
+    )
+
+
+ADAPTIVE = "ada"
+
+
+def augment_probability(text: str):
+    """A probability in [0, 1], or ``ada`` for the adaptive one."""
+    return ADAPTIVE if text.strip().lower() == ADAPTIVE else unit_interval(text)
+
+
+def add_transfer_flags(parser: argparse.ArgumentParser) -> None:
+    transfer = parser.add_argument_group("starting from a trained run (small collections)")
+    transfer.add_argument(
+        "--init-from",
+        nargs="+",
+        metavar="PATH",
+        help="start from a trained run's newest checkpoint (its directory) or from a generator .h5 and a "
+        "discriminator/critic .h5: same image size and width; classes are matched by name, new ones start "
+        "fresh; the optimizers, epochs and schedule are this run's own (not --resume)",
+    )
+    transfer.add_argument(
+        "--freeze-critic",
+        type=non_negative_int,
+        metavar="N",
+        help="keep the first N blocks of the discriminator or critic fixed, BatchNorm statistics too (FreezeD); "
+        "a block is one stride-2 convolution of the DC-GAN's discriminator (3 at 32 px, 4 at 64 px), one residual "
+        "block of the WGAN-GP's critic (down1, down2, res3, res4) (default: 0, train all)",
     )
 
 
@@ -244,11 +288,31 @@ def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[d
         parser.error("--resume needs --out, the run directory to continue")
     if config.get("top_styles") is not None and config.get("dataset") not in (None, "wikiart"):
         parser.error("--top-styles applies to --dataset wikiart only")
+    check_transfer(parser, config, given)
+    check_adaptive(parser, config)
     if config["strategy"] == "multiworker" and not given.get("resume"):
         missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if key not in given]
         if missing:
             parser.error(f"--strategy multiworker needs {' and '.join(missing)}: every worker must agree on them")
     return config, set(given)
+
+
+def check_transfer(parser, config: dict, given: dict) -> None:
+    """Find --init-from's files now (one line if wrong) and take the network settings of the run they come
+    from unless given; FreezeD freezes trained blocks, not random ones."""
+    if config.get("init_from") and not given.get("resume"):
+        try:
+            config["init_weights"] = locate(config["init_from"])
+        except DataError as error:
+            parser.error(str(error))
+        config.update({k: v for k, v in config["init_weights"]["settings"].items() if k not in given})
+    if config.get("freeze_critic") and not (config.get("init_from") or config.get("critic_weights")):
+        parser.error("--freeze-critic keeps trained blocks fixed: it needs --init-from (or --critic-weights)")
+
+
+def check_adaptive(parser, config: dict) -> None:
+    if config.get("augment_p") == ADAPTIVE and not config.get("augment"):
+        parser.error("--augment-p ada adapts the probability of --augment's transforms: give --augment POLICY too")
 
 
 def precision_policy(config: dict) -> str:
@@ -274,6 +338,11 @@ COMMON_DEFAULTS = {
     "ema_decay": 0.999,
     "augment": [],
     "augment_p": 1.0,
+    "ada_target": 0.6,
+    "ada_images": 20000,
+    "init_from": None,
+    "init_weights": None,
+    "freeze_critic": 0,
     "seed": None,
     "out": None,
     "resume": False,

@@ -20,6 +20,7 @@ from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, MixingMatr
 from training.checkpoints import restore_checkpoint
 from training.cli import images_per_step, merge_resumed, precision_policy
 from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
+from training.transfer import carried_classes
 
 log = logging.getLogger("artgan")
 
@@ -168,6 +169,8 @@ def run_experiment(config: dict, given: set, script: str, build_trainer) -> RunD
     stored = run.read_config() if config.get("resume") else None
     data = load_training_images(config)
     config = describe_data(config, data, stored)
+    if carried := carried_classes(config):
+        config["init_classes"] = carried
     keras.utils.set_random_seed(config["seed"])
     set_precision(precision_policy(config))
     with strategy.scope():
