@@ -6,6 +6,8 @@ Examples:
   python train_dcgan.py --dataset mnist --data-dir ~/data/mnist
   python train_dcgan.py --dataset wikiart --data-dir ~/data/wikiart --top-styles 9
   python train_dcgan.py --resume --out runs/train_dcgan-mnist-20261122-101500 --epochs 50
+  python train_dcgan.py --dataset folder --data-dir ~/my-paintings --init-from runs/train_dcgan-wikiart-X \
+      --augment color,translation,cutout --augment-p ada
 """
 
 import argparse

@@ -6,6 +6,7 @@ Examples:
   python train_wgan_gp.py --dataset wikiart --data-dir ~/data/wikiart --top-styles 9
   python train_wgan_gp.py --dataset cifar10 --data-dir ~/data/cifar10 --lr 1e-4
   python train_wgan_gp.py --resume --out runs/train_wgan_gp-wikiart-20261122-101500
+  python train_wgan_gp.py --dataset folder --data-dir ~/my-paintings --init-from runs/train_wgan_gp-wikiart-X
 """
 
 import argparse

@@ -22,9 +22,11 @@ import keras
 import train_dcgan, train_wgan_gp
 
 which = sys.argv[1]
-script = train_dcgan if which == "dcgan" else train_wgan_gp
+script = train_wgan_gp if which == "wgan" else train_dcgan
 config = script.RECIPE.defaults("digits", latent_dim=8, seed=7, jit=False, epochs=1, steps_per_epoch_actual=1,
                                 mix_fraction=0.5, ema_decay=0.5, augment=["color", "translation", "cutout"])
+if which == "dcgan-ada":  # ADA's sign counts must be global-batch sums on any number of replicas
+    config.update(augment_p="ada")
 if which == "wgan":
     config.update(filters=8, n_critic=2)
 shape, classes, batch = (16, 16, 1), 3, 8
@@ -49,6 +51,8 @@ def one_step(strategy, initial=None):
     history = trainer.fit(stream, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
     after = [network.get_weights() for network in trainer.saved_networks().values()]  # the weight average too
     assert len(after) == 3
+    if trainer.adaptive is not None:
+        after.append([np.asarray(v.numpy()) for v in trainer.adaptive.variables])
     return before, after, history.history
 
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -56,13 +60,14 @@ start, single, single_logs = one_step(tf.distribute.get_strategy())
 _, multi, multi_logs = one_step(mirrored, start)
 moved = max(float(np.abs(a - b).max()) for net0, net1 in zip(start, single) for a, b in zip(net0, net1))
 differ = max(float(np.abs(a - b).max()) for net0, net1 in zip(single, multi) for a, b in zip(net0, net1))
-print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "differ": differ,
+ada = {"single": [float(v) for v in single[-1]], "multi": [float(v) for v in multi[-1]]} if len(single) == 4 else None
+print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "differ": differ, "ada": ada,
                   "single": {k: v[-1] for k, v in single_logs.items()},
                   "multi": {k: v[-1] for k, v in multi_logs.items()}}))
 """
 
 
-@pytest.mark.parametrize("which", ["dcgan", "wgan"])
+@pytest.mark.parametrize("which", ["dcgan", "dcgan-ada", "wgan"])
 def test_mirrored_step_equals_single_device_step(tmp_path, which):
     script = tmp_path / "one_step.py"
     script.write_text(ONE_STEP)
@@ -72,6 +77,9 @@ def test_mirrored_step_equals_single_device_step(tmp_path, which):
     assert report["replicas"] == 2
     assert report["moved"] > 1e-4  # the step changed the weights...
     assert report["differ"] <= 1e-2 * report["moved"]  # ...and the same on 1 and on 2 replicas
+    if which == "dcgan-ada":
+        assert report["ada"]["single"][2] == report["ada"]["multi"][2] == 8  # the global batch's signs, counted once
+        assert report["ada"]["single"][1] == report["ada"]["multi"][1]
     for name, value in report["single"].items():  # losses, the penalty included, aggregated over replicas
         assert value == pytest.approx(report["multi"][name], rel=1e-4, abs=1e-5), name
 

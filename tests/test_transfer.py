@@ -255,3 +255,15 @@ def test_a_stopped_fine_tune_resumes_to_the_same_weights_and_the_same_adaptive_p
         keys = sorted(k for k in a.files if k.startswith("augment/"))
         assert len(keys) == 3 and all(np.array_equal(a[k], b[k]) for k in keys)
         assert float(b["augment/0002"]) == 2 * 6  # images counted since the adjustment after step 4 of 6
+
+
+def test_a_wgan_gp_run_of_another_width_is_refused_with_one_line(tmp_path):
+    tiny = ["--dataset", "digits", "--image-size", "16", "--batch-size", "4", "--n-critic", "1", "--latent-dim", "8",
+            "--steps-per-epoch", "1", "--epochs", "1", "--seed", "1", "--quiet"]  # fmt: skip
+    source = tmp_path / "source"
+    trained = run_script("train_wgan_gp.py", *tiny, "--filters", "8", "--out", source)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    result = run_script("train_wgan_gp.py", *tiny, "--filters", "4", "--init-from", source, "--out", tmp_path / "new")
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr and "another --filters" in last

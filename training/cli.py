@@ -193,8 +193,9 @@ def add_transfer_flags(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="PATH",
         help="start from a trained run's newest checkpoint (its directory) or from a generator .h5 and a "
-        "discriminator/critic .h5: same image size and width; classes are matched by name, new ones start "
-        "fresh; the optimizers, epochs and schedule are this run's own (not --resume)",
+        "discriminator/critic .h5, taking that run's image size, width, z size, conditioning and up-sampling "
+        "unless given; classes are matched by name, new ones start fresh; the optimizers, epochs and schedule "
+        "are this run's own (not --resume)",
     )
     transfer.add_argument(
         "--freeze-critic",
