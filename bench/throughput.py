@@ -149,8 +149,8 @@ def one_real_batch(config: dict, image_shape, num_classes: int):
 
     from data import training_dataset
 
-    group = config.get("n_critic", 1)
-    count = config["batch_size"] * group
+    group = config.get("n_critic")  # None for the DC-GAN: plain batches
+    count = config["batch_size"] * (group or 1)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (count, *image_shape), dtype=np.uint8)
     labels = rng.integers(0, num_classes, count)

@@ -48,20 +48,21 @@ def training_dataset(
     epochs: int = 1,
     steps: int | None = None,
     skip: int = 0,
-    group: int = 1,
+    group: int | None = None,
 ):
     """Batches of (images in [-1, 1], one-hot float conditions) for epochs first_epoch..epochs-1.
 
     Shuffling and flipping are stateless (seeded by seed, epoch and step), so
     the stream is reproducible from any epoch without saving iterator state;
     ``skip`` drops the first batches of ``first_epoch`` (resuming mid-epoch).
-    ``group`` > 1 hands over ``group`` consecutive batches per step, shaped
-    (batch_size, group, ...): batch g is column g (a WGAN's n_critic batches).
+    ``group`` (a WGAN's n_critic, 1 included) hands over ``group`` consecutive
+    batches per step, shaped (batch_size, group, ...): batch g is column g;
+    None hands over plain batches.
     """
     import tensorflow as tf
 
     count = len(labels)
-    images_per_step = batch_size * group
+    images_per_step = batch_size * (group or 1)
     steps = steps or steps_per_epoch(count, images_per_step)
     pixels = tf.constant(np.asarray(images))
     classes = tf.constant(np.asarray(labels, dtype=np.int64))
@@ -79,7 +80,7 @@ def training_dataset(
             draw = tf.random.stateless_uniform([images_per_step], seed=stream_key(seed, "flip", epoch, step))
             x = tf.where((draw < 0.5)[:, None, None, None], tf.reverse(x, axis=[2]), x)
         condition = tf.one_hot(tf.gather(classes, index), num_classes, dtype=tf.float32)
-        if group > 1:
+        if group is not None:
             x, condition = side_by_side(x, group), side_by_side(condition, group)
         return x, condition
 

@@ -60,3 +60,10 @@ def test_grouped_batches_stand_side_by_side():
     for (x, c), (gx, gc) in zip(flat, grouped, strict=True):  # column g holds the g-th run of 3 images
         assert np.array_equal(gx[:, 0], x[:3]) and np.array_equal(gx[:, 1], x[3:])
         assert np.array_equal(gc[:, 1], c[3:])
+
+
+def test_a_group_of_one_still_has_its_column_axis():
+    """A WGAN-GP with --n-critic 1 reads column 0 of every step, as with any n_critic."""
+    images, labels = tiny_dataset(24)
+    x, c = batches(training_dataset(images, labels, 3, 6, seed=2, epochs=1, group=1))[0]
+    assert x.shape == (6, 1, 4, 4, 1) and c.shape == (6, 1, 3)

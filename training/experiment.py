@@ -135,7 +135,7 @@ def fit_epochs(trainer, data: LabelledImages, config: dict, first: int, last: in
         last,
         steps,
         skip=skip,
-        group=config.get("n_critic", 1),
+        group=config.get("n_critic"),  # the WGAN-GP's critic batches side by side, even one
     )
     trainer.fit(
         stream,
