@@ -98,20 +98,9 @@ def run_config(args, mode: str) -> dict:
 def trained_run(config: dict) -> Path:
     """The mode's run directory, trained now unless its last checkpoint is there from the same settings."""
     import train_wgan_gp
-    from base.rundir import network_path
-    from training.experiment import run_experiment
+    from bench.runs import trained_run as train_or_reuse
 
-    root = Path(config["out"])
-    if network_path(root / "checkpoints", "generator", config["epochs"]).is_file():
-        stored = json.loads((root / "config.json").read_text())
-        for key in SAME_SETTINGS:
-            if stored.get(key) != config[key]:
-                raise DataError(f"{root} was trained with {key}={stored.get(key)!r}, not {config[key]!r}")
-        print(f"{root.name}: measuring the run already there")
-        return root
-    print(f"{root.name}: training {config['epochs']} epochs", flush=True)
-    run_experiment(config, set(config), "bench_creative", train_wgan_gp.RECIPE.build_trainer)
-    return root
+    return train_or_reuse(config, train_wgan_gp.RECIPE, "bench_creative", SAME_SETTINGS)
 
 
 def critic_entropy(run: Path) -> float:

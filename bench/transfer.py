@@ -45,6 +45,7 @@ SHARED = ROOT.parent / "shared" / "data"
 UNSEEN = ("Cubism", "Fauvism", "Minimalism", "Naive_Art_Primitivism", "Pop_Art")  # in wikiart, not in wikiart-8k
 POLICY = ["color", "translation", "cutout"]
 AUGMENTATIONS = {"none": {}, "diffaug": {"augment": POLICY}, "ada": {"augment": POLICY, "augment_p": "ada"}}
+SAME_SETTINGS = ("epochs", "seed", "image_size", "upsampling", "augment", "augment_p", "init_from", "freeze_critic")
 MEASURED = ("conditional_accuracy", "classifier_accuracy", "frechet_distance", "frechet_floor", "kid", "kid_floor",
             "precision", "precision_real", "recall", "recall_real")  # fmt: skip
 
@@ -103,19 +104,12 @@ def dcgan_config(args, out: Path, data_dir, **settings) -> dict:
     return config
 
 
-def trained(config: dict, epochs: int) -> Path:
-    """The run directory, trained now unless its last checkpoint is there."""
+def trained(config: dict) -> Path:
+    """The run directory, trained now unless its last checkpoint is there from the same settings."""
     import train_dcgan
-    from base.rundir import network_path
-    from training.experiment import run_experiment
+    from bench.runs import trained_run
 
-    root = Path(config["out"])
-    if network_path(root / "checkpoints", "generator", epochs).is_file():
-        print(f"{root.name}: measuring the run already there")
-        return root
-    print(f"{root.name}: training {epochs} epochs", flush=True)
-    run_experiment(config, set(config), "bench_transfer", train_dcgan.RECIPE.build_trainer)
-    return root
+    return trained_run(config, train_dcgan.RECIPE, "bench_transfer", SAME_SETTINGS)
 
 
 def variant_settings(args, start: str, augmentation: str) -> dict:
@@ -157,7 +151,7 @@ def markdown_table(results: dict) -> str:
         start, augmentation = name.split("/")
         lines.append(
             f"| {start} | {augmentation} | {f['conditional_accuracy']:.3f} ({f['classifier_accuracy']:.3f}) "
-            f"| {f['frechet_distance']:.1f} ({f['frechet_floor']:.1f}) | {f['kid']:.3f} ({f['kid_floor']:.3f}) "
+            f"| {f['frechet_distance']:.2f} ({f['frechet_floor']:.2f}) | {f['kid']:.3f} ({f['kid_floor']:.3f}) "
             f"| {f['precision']:.3f} ({f['precision_real']:.3f}) | {f['recall']:.3f} ({f['recall_real']:.3f}) "
             f"| {f['d_real_acc']:.3f} | {f['augment_p']:.2f} |"
         )
@@ -170,7 +164,7 @@ def main(argv=None):
     collection = collection_folder(Path(args.collection), args.styles, out / "collection")
     if any(start != "scratch" for start in args.starts):
         source = dcgan_config(args, Path(args.source), args.source_data, epochs=args.source_epochs)
-        trained(source, args.source_epochs)
+        trained(source)
 
     from base.rundir import DEFAULT_CACHE
     from bench.creative import modes_figure
@@ -185,7 +179,7 @@ def main(argv=None):
             name = f"{start}/{augmentation}"
             config = dcgan_config(args, out / f"{start}-{augmentation}", collection,
                                   **variant_settings(args, start, augmentation))  # fmt: skip
-            run = trained(config, args.epochs)
+            run = trained(config)
             results[name], generators[name] = measure(run, args.epochs, data, validation, args.n, cache_dir)
             (out / "transfer.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2))
     figure = modes_figure(generators, data.class_names, args.seed, out / "transfer.jpg")

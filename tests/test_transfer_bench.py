@@ -1,0 +1,61 @@
+"""bench/transfer.py: the small collection it builds, the variants it trains, its table."""
+
+import json
+
+import pytest
+
+from base.errors import DataError
+from base.rundir import network_path
+from bench.transfer import build_parser, collection_folder, dcgan_config, markdown_table, trained, variant_settings
+from tests.conftest import shared_data
+
+
+def test_the_collection_holds_the_five_unseen_styles_and_their_split_rows_alone(tmp_path):
+    from data import load_images, validation_images
+
+    source = shared_data("wikiart")
+    styles = ["Cubism", "Fauvism", "Minimalism", "Naive_Art_Primitivism", "Pop_Art"]
+    folder = collection_folder(source, styles, tmp_path / "collection")
+    data = load_images("wikiart", str(folder), 16, cache_dir=str(tmp_path), progress=False)
+    assert data.class_names == styles and data.class_counts().tolist() == [80] * 5
+    val = validation_images("wikiart", str(folder), 16, data.class_names, cache_dir=str(tmp_path))
+    assert val.class_counts().tolist() == [20] * 5
+    with pytest.raises(DataError, match="no folder for Realism"):
+        collection_folder(source, ["Realism"], tmp_path / "other")
+
+
+def test_variants_differ_only_in_their_start_and_augmentation(tmp_path):
+    source = tmp_path / "source"
+    (source / "checkpoints").mkdir(parents=True)
+    for role in ("generator", "discriminator"):
+        network_path(source / "checkpoints", role, 3).write_bytes(b"")
+    (source / "checkpoints" / "state_epoch_003.npz").write_bytes(b"")
+    (source / "config.json").write_text(json.dumps({"class_names": ["Baroque"], "image_size": 32}))
+    args = build_parser().parse_args(["--source", str(source), "--epochs", "5"])
+    scratch = variant_settings(args, "scratch", "none")
+    frozen = variant_settings(args, "freeze", "ada")
+    assert scratch == {"epochs": 5}
+    assert frozen["init_from"] == [str(source)] and frozen["freeze_critic"] == 1 and frozen["augment_p"] == "ada"
+    assert frozen["init_weights"]["critic"].endswith("discriminator_epoch_003.h5")
+
+
+def test_a_finished_variant_is_measured_again_only_when_trained_the_same_way(tmp_path):
+    args = build_parser().parse_args(["--epochs", "3"])
+    config = dcgan_config(args, tmp_path / "scratch-ada", tmp_path, **variant_settings(args, "scratch", "ada"))
+    checkpoint = network_path(tmp_path / "scratch-ada" / "checkpoints", "generator", 3)
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"")
+    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps({**config, "augment_p": 1.0}))
+    with pytest.raises(DataError, match="augment_p=1.0, not 'ada'"):
+        trained(config)
+    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps(config))
+    assert trained(config) == tmp_path / "scratch-ada"
+
+
+def test_the_table_puts_each_figure_beside_its_reference():
+    figures = dict(conditional_accuracy=0.48, classifier_accuracy=0.4, frechet_distance=1.158, frechet_floor=0.525,
+                   kid=0.007, kid_floor=-0.001, precision=0.94, precision_real=0.9, recall=0.85, recall_real=0.94,
+                   d_real_acc=0.831, augment_p=0.518)  # fmt: skip
+    row = "| scratch | ada | 0.480 (0.400) | 1.16 (0.53) | 0.007 (-0.001) | 0.940 (0.900) | 0.850 (0.940) "
+    row += "| 0.831 | 0.52 |"
+    assert row in markdown_table({"scratch/ada": figures})
