@@ -203,6 +203,7 @@ def test_a_fine_tuned_run_records_and_logs_where_its_weights_and_classes_came_fr
     assert config["init_classes"] == {"carried": ["a", "c"], "new": ["x", "y"]}  # this run's order: a, c, x, y
     assert "classes carried over: a, c; new: x, y" in result.stderr
     assert "frozen discriminator blocks: down1" in result.stderr
+    assert config["upsampling"] == "transposed" and "pixel lattice" in result.stderr  # the source's, with a warning
     with open(out / "log.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["epoch"] for row in rows] == ["1", "2"] and all(0 <= float(row["augment_p"]) <= 1 for row in rows)

@@ -307,6 +307,11 @@ def check_transfer(parser, config: dict, given: dict) -> None:
         except DataError as error:
             parser.error(str(error))
         config.update({k: v for k, v in config["init_weights"]["settings"].items() if k not in given})
+        if config.get("augment") and config.get("upsampling") == "transposed":
+            log.warning(
+                "--init-from: the source generator doubles by transposed convolutions, whose pixel lattice "
+                "--augment lets grow (BENCHMARKS.md); a source trained with --upsampling nearest avoids it"
+            )
     if config.get("freeze_critic") and not (config.get("init_from") or config.get("critic_weights")):
         parser.error("--freeze-critic keeps trained blocks fixed: it needs --init-from (or --critic-weights)")
 
