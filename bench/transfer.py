@@ -97,11 +97,10 @@ def collection_folder(source: Path, styles, target: Path) -> Path:
 def dcgan_config(args, out: Path, data_dir, **settings) -> dict:
     import train_dcgan
 
-    config = train_dcgan.RECIPE.defaults(
+    return train_dcgan.RECIPE.defaults(
         "wikiart", data_dir=str(data_dir), image_size=args.image_size, seed=args.seed, quiet=True,
         cache_dir=args.cache_dir, out=str(out), upsampling="nearest", **settings,
     )  # fmt: skip
-    return config
 
 
 def trained(config: dict) -> Path:
