@@ -4,14 +4,18 @@
 A small CNN trained on the real images (once, then cached) judges the
 samples: conditional accuracy, mixing fidelity, a Frechet distance in its
 feature space and within-class diversity, each beside its real-image
-counterpart. FID and Inception Score are added when InceptionV3's ImageNet
-weights are on disk. Prints a table and writes metrics.json (default: in the
-checkpoint's run directory).
+counterpart. FID, KID and Inception Score are added when an Inception network
+is on disk: the 2015 TensorFlow Inception graph (inception-2015-12-05.tgz, the
+network of published FIDs) or Keras's ImageNet InceptionV3 weights (figures
+that compare with each other only). Prints a table and writes metrics.json
+(default: in the checkpoint's run directory).
 
 Examples:
   python evaluate.py --checkpoint runs/train_dcgan-mnist-X/checkpoints/generator_epoch_025.h5 \\
       --dataset mnist --data-dir ~/data/mnist
   python evaluate.py --checkpoint G.h5 --dataset wikiart --data-dir ~/data/wikiart --top-styles 9 --n 2000
+  python evaluate.py --checkpoint G.h5 --dataset cifar10 --data-dir ~/data/cifar10 --n 50000 \\
+      --inception-weights inception-2015-12-05.tgz --fid-stats cifar10_train.npz   # as papers report FID
 """
 
 import argparse
@@ -19,7 +23,7 @@ import os
 
 from data import DATASETS, RESIZE_MODES
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
-from training.cli import OneLineErrorParser, positive_int, run_cli
+from training.cli import OneLineErrorParser, add_inception_flags, check_inception_flags, positive_int, run_cli
 
 
 def build_parser() -> OneLineErrorParser:
@@ -33,7 +37,10 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--resize", choices=RESIZE_MODES, default="squash", help="image files: the run's --resize")
     parser.add_argument("--cache-dir", help="decoded images and classifiers/ (default: ~/.cache/artgan)")
     parser.add_argument(
-        "--n", type=positive_int, default=DEFAULT_SAMPLES, help="generated samples (default: %(default)s)"
+        "--n",
+        type=positive_int,
+        default=DEFAULT_SAMPLES,
+        help="generated samples (default: %(default)s; published FIDs use 10000 or 50000)",
     )
     parser.add_argument("--out", help="where to write metrics.json (default: in the checkpoint's run directory)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and the real halves (default: 0)")
@@ -42,9 +49,7 @@ def build_parser() -> OneLineErrorParser:
         action="store_true",
         help="measure the file given even when its weight average (generator_ema_*.h5) is beside it",
     )
-    parser.add_argument(
-        "--inception-weights", help="InceptionV3 ImageNet weights .h5 for FID and IS (never downloaded)"
-    )
+    add_inception_flags(parser)
     parser.add_argument(
         "--classifier-seed",
         type=int,
@@ -68,8 +73,7 @@ def main(argv=None):
         parser.error(f"--checkpoint {args.checkpoint} is not a file")
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         parser.error(f"--data-dir {args.data_dir} is not a directory")
-    if args.inception_weights is not None and not os.path.isfile(args.inception_weights):
-        parser.error(f"--inception-weights {args.inception_weights} is not a file")
+    check_inception_flags(parser, args.inception_weights, args.fid_stats)
 
     import keras  # TensorFlow loads here, after the flags are checked
 
@@ -100,6 +104,8 @@ def main(argv=None):
             args.inception_weights,
             validation,
             args.classifier_seed,
+            args.fid_stats,
+            progress=True,
         )
     )
     path = write_report(report, args.out or metrics_path(checkpoint))

@@ -14,35 +14,48 @@ import keras
 
 from data import validation_images
 from evaluation.classifier import load_or_train_classifier
+from evaluation.inception import add_real_side, inception_part, prepare_inception
 from evaluation.measure import FIGURES, generator_sampler, measure, real_reference
 from evaluation.settings import DEFAULT_SAMPLES
 
 log = logging.getLogger(__name__)
 
 PREFIX = "eval_"
+INCEPTION_COLUMNS = {"inception_fid": "fid", "inception_kid": "kid", "inception_score": "inception_score"}
 
 
-def log_keys() -> list[str]:
+def log_keys(with_inception: bool = False) -> list[str]:
     """The log.csv columns this callback fills."""
-    return [PREFIX + name for name in FIGURES]
+    return [PREFIX + name for name in (*FIGURES, *(INCEPTION_COLUMNS if with_inception else ()))]
 
 
 class EvaluationCallback(keras.callbacks.Callback):
-    def __init__(self, every: int, classifier, reference, seed: int = 0):
+    """``inception(generator) -> figures`` (or None) adds the Inception columns."""
+
+    def __init__(self, every: int, classifier, reference, seed: int = 0, inception=None):
         super().__init__()
         self.every = every
         self.classifier = classifier
         self.reference = reference
         self.seed = seed
+        self.inception = inception
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
         if (epoch + 1) % self.every:
-            logs.update(dict.fromkeys(log_keys(), float("nan")))
+            logs.update(dict.fromkeys(log_keys(self.inception is not None), float("nan")))
             return
-        result = measure(generator_sampler(self.model.sample_generator(), self.seed), self.classifier, self.reference)
+        generator = self.model.sample_generator()
+        result = measure(generator_sampler(generator, self.seed), self.classifier, self.reference)
         logs.update({PREFIX + name: float(value) for name, value in result.figures.items()})
+        if self.inception is not None:
+            figures = self.inception(generator)
+            logs.update({PREFIX + column: as_float(figures[key]) for column, key in INCEPTION_COLUMNS.items()})
+
+
+def as_float(value) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def evaluation_callbacks(config: dict, data, cache_dir) -> list:
@@ -58,7 +71,26 @@ def evaluation_callbacks(config: dict, data, cache_dir) -> list:
     validation = validation_images(
         config["dataset"], config["data_dir"], data.image_shape[0], data.class_names, config["resize"], cache_dir
     )
+    inception = inception_tracker(config, data, validation)
     classifier = load_or_train_classifier(data, config["dataset"], cache_dir, validation=validation)
     reference = real_reference(classifier, data, DEFAULT_SAMPLES, seed=0, validation=validation)
-    log.info("--eval-every %d: figures in log.csv columns %s", every, ", ".join(log_keys()))
-    return [EvaluationCallback(every, classifier, reference)]
+    log.info("--eval-every %d: figures in log.csv columns %s", every, ", ".join(log_keys(inception is not None)))
+    return [EvaluationCallback(every, classifier, reference, inception=inception)]
+
+
+def inception_tracker(config: dict, data, validation):
+    """``figures(generator)`` in the network of ``--inception-weights`` (None without the flag).
+
+    The network, the statistics file and the real images' pass are read once,
+    before training starts, so each evaluation costs only the samples' pass.
+    """
+    if not config.get("inception_weights"):
+        return None
+    setup = prepare_inception(config["inception_weights"], config.get("fid_stats"))
+    add_real_side(setup, data, validation, DEFAULT_SAMPLES)
+    log.info("--eval-every: Inception figures in %s, against %s", setup.network.description, setup.real_source)
+
+    def figures(generator) -> dict:
+        return inception_part(setup, generator, data, validation, DEFAULT_SAMPLES)
+
+    return figures

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 from base.errors import DataError
 from evaluation.classifier import load_or_train_classifier
-from evaluation.inception import find_weights, inception_figures, not_available_message
+from evaluation.inception import inception_part, prepare_inception
 from evaluation.measure import generator_sampler, measure, real_reference
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
 
@@ -36,13 +35,6 @@ def check_fits(generator, data, dataset: str, path) -> None:
         )
 
 
-def inception_part(weights: Path | None, samples, real_images) -> dict:
-    if weights is None:
-        return {"available": False, "reason": not_available_message()}
-    log.info("InceptionV3: FID and Inception Score with %s", weights)
-    return inception_figures(weights, samples, real_images)
-
-
 def evaluate_generator(
     generator,
     data,
@@ -54,6 +46,8 @@ def evaluate_generator(
     inception_weights: str | None = None,
     validation=None,
     classifier_seed: int = 0,
+    fid_stats: str | None = None,
+    progress: bool = False,
 ) -> dict:
     """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict.
 
@@ -61,7 +55,7 @@ def evaluate_generator(
     judge is measured and where the real reference set comes from.
     """
     started = time.perf_counter()
-    weights = find_weights(inception_weights)
+    inception = prepare_inception(inception_weights, fid_stats)
     classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs, validation, classifier_seed)
     reference = real_reference(classifier, data, samples, seed, validation)
     result = measure(generator_sampler(generator, seed), classifier, reference)
@@ -80,7 +74,7 @@ def evaluate_generator(
         "per_class_frechet_floor": dict(zip(data.class_names, reference.per_class_frechet_floor, strict=True)),
         "kid_floor_std": reference.kid_floor[1],
         "mixing_pairs": result.mixing_pairs,
-        "inception": inception_part(weights, result.samples, reference.images),
+        "inception": inception_part(inception, generator, data, validation, samples, seed, progress),
     }
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report

@@ -1,24 +1,68 @@
-"""FID and Inception Score with InceptionV3, only from ImageNet weights already on disk.
+"""FID, KID and Inception Score in an Inception network's features, only from files already on disk.
 
-These are the field's standard figures, but their network needs ImageNet
-weights (about 90 MB). Nothing here downloads: without a local file the
-figures are reported as not computed, with one line that says how to get them.
+Two networks are read, told apart by the file's content rather than its name:
+
+- the 2015 TensorFlow Inception graph (``inception-2015-12-05.tgz`` or the
+  ``classify_image_graph_def.pb`` inside it): the network of the reference
+  FID code, so these figures stand beside published ones;
+- Keras's ImageNet InceptionV3 weights (``.h5``): a different network, whose
+  figures compare with each other only.
+
+Nothing is downloaded: without a file the figures are reported as not
+computed, with one line that says how to get them. Samples and real images
+stream through the network in batches, so 50,000 of them need the memory
+of one batch and of the 2048 x 2048 covariance.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from base.errors import DataError
+from base.errors import DataError, first_line
 from data.files import keras_home
-from evaluation.metrics import frechet_distance, inception_score, kernel_distance
+from evaluation.metrics import (
+    RunningMoments,
+    SplitInceptionScore,
+    frechet_distance_from_statistics,
+    kernel_distance,
+)
+from evaluation.statistics_file import read_statistics
 
 TOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"  # with the classifier: FID and IS
 NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"  # features only: FID
+REFERENCE_ARCHIVE = "inception-2015-12-05.tgz"
+REFERENCE_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 INPUT_SIZE = 299
-BATCH_SIZE = 32
+BATCH_SIZE = 50  # images per network call: TTUR's default
+KID_FEATURES = 10_000  # features kept per side for KID: 100 subsets of 1000 draw from these
+IS_SPLITS = 10  # the Inception Score's customary splits (Salimans et al.)
+NOISE_STREAM, LABEL_STREAM, REAL_STREAM = 2015, 2016, 2017  # numpy streams of one --seed
+
+REFERENCE_GRAPH = "the 2015 TensorFlow Inception graph (TTUR fid.py, pool_3), as published FIDs use"
+KERAS_NETWORK = (
+    "Keras's ImageNet InceptionV3 (keras.applications), not the 2015 Inception graph behind "
+    "published FIDs: compare these figures with each other, not with papers"
+)
+log = logging.getLogger(__name__)
+GZIP_MAGIC, HDF5_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"\x89HDF\r\n\x1a\n", b"PK\x03\x04"
+
+
+@dataclass
+class FeatureNetwork:
+    """An Inception network ready to run: ``run(images in [-1, 1]) -> (features, probabilities or None)``."""
+
+    kind: str  # "reference-graph" or "keras-imagenet": recorded in statistics files
+    description: str  # printed beside every figure
+    comparable_with_papers: bool
+    path: Path
+    feature_dim: int
+    has_classifier: bool
+    run: Callable
 
 
 def keras_models_dir() -> Path:
@@ -27,13 +71,17 @@ def keras_models_dir() -> Path:
 
 
 def find_weights(explicit: str | None = None) -> Path | None:
-    """The weights file to use: ``explicit`` (which must exist), else one in the Keras cache, else None."""
+    """The network file to use: ``explicit`` (which must exist), else one in the Keras cache, else None.
+
+    The reference archive is preferred in the cache, since only its figures
+    compare with papers.
+    """
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise DataError(f"--inception-weights {explicit} is not a file")
         return path
-    for name in (TOP_FILE, NOTOP_FILE):
+    for name in (REFERENCE_ARCHIVE, TOP_FILE, NOTOP_FILE):
         if (keras_models_dir() / name).is_file():
             return keras_models_dir() / name
     return None
@@ -41,13 +89,74 @@ def find_weights(explicit: str | None = None) -> Path | None:
 
 def not_available_message() -> str:
     return (
-        "FID and Inception Score: not computed: no local ImageNet weights for InceptionV3 "
-        f"(pass --inception-weights PATH or put {TOP_FILE} or {NOTOP_FILE} in {keras_models_dir()}; "
-        "nothing is downloaded)"
+        "FID and Inception Score: not computed: no Inception network on disk (pass --inception-weights "
+        f"{REFERENCE_ARCHIVE}, from {REFERENCE_URL}, for figures comparable with papers; or put it, "
+        f"{TOP_FILE} or {NOTOP_FILE} in {keras_models_dir()}; nothing is downloaded)"
     )
 
 
-def _inception(path: Path, has_top: bool):
+def identify(path: Path) -> str:
+    """What the file holds, from its first bytes: "archive", "hdf5", "torch" or "graph" (a protobuf has no magic)."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(GZIP_MAGIC) or head[257:262] == b"ustar":
+        return "archive"
+    if head.startswith(HDF5_MAGIC):
+        return "hdf5"
+    if head.startswith(ZIP_MAGIC) or head.startswith(b"\x80"):  # torch.save: a zip, or (legacy) a pickle
+        return "torch"
+    return "graph"
+
+
+def load_network(path: Path) -> FeatureNetwork:
+    """The network in ``path``, or a one-line DataError that says what the file is instead."""
+    kind = identify(path)
+    if kind == "torch":
+        raise DataError(
+            f"--inception-weights {path} is a PyTorch file (pytorch-fid's port of the graph is not read): "
+            f"pass {REFERENCE_ARCHIVE}, the graph it was ported from, from {REFERENCE_URL}"
+        )
+    if kind == "hdf5":
+        return keras_network(path)
+    return reference_network(path, archive=kind == "archive")
+
+
+def reference_network(path: Path, archive: bool) -> FeatureNetwork:
+    from evaluation.inception_graph import graph_function, read_graph_def
+
+    call, feature_dim, has_softmax = graph_function(read_graph_def(path, archive))
+
+    def run(images):
+        return call(as_pixel_values(images))
+
+    return FeatureNetwork("reference-graph", REFERENCE_GRAPH, True, path, feature_dim, has_softmax, run)
+
+
+def as_pixel_values(images) -> np.ndarray:
+    """[-1, 1] images as the graph wants them: three channels of whole numbers in 0-255, as if saved as PNG.
+
+    Rounding to whole values is what a figure computed from saved sample
+    files sees, and it gives real images back their exact bytes.
+    """
+    images = np.asarray(images, np.float32)
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return np.clip(np.rint((images + 1.0) * 127.5), 0.0, 255.0)
+
+
+def _keras_inception(path: Path, has_top: bool):
+    """Built in float32 whatever a training run's mixed-precision policy: figures must not depend on it."""
+    import keras
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return _keras_inception_float32(path, has_top)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _keras_inception_float32(path: Path, has_top: bool):
     import keras
 
     if has_top:
@@ -56,59 +165,216 @@ def _inception(path: Path, has_top: bool):
     return keras.applications.InceptionV3(include_top=False, weights=str(path), pooling="avg")
 
 
-def build_inception(path: Path):
-    """``(model, has_top)``: the model maps 299x299 images in [-1, 1] to (pool features[, probabilities]).
+def keras_network(path: Path) -> FeatureNetwork:
+    """Keras's InceptionV3 from a weights file with or without its classifier.
 
-    A file may hold the network with or without its ImageNet classifier; the
-    name says which as a rule (Keras's "_notop"), and the other is tried next.
+    The name says which as a rule (Keras's "_notop"), and the other is tried next.
     """
     error = None
     for has_top in (False, True) if "notop" in path.name else (True, False):
         try:
-            return _inception(path, has_top), has_top
+            model = _keras_inception(path, has_top)
+            break
         except Exception as caught:  # noqa: BLE001 - any failure means "not this layout"
             error = caught
-    first = str(error).splitlines()[0] if str(error) else type(error).__name__
-    raise DataError(f"cannot load InceptionV3 weights from {path}: {first}") from None
+    else:
+        raise DataError(f"cannot load InceptionV3 weights from {path}: {first_line(error)}") from None
 
+    def run(images):
+        import tensorflow as tf
 
-def inception_outputs(model, has_top: bool, images) -> tuple[np.ndarray, np.ndarray | None]:
-    """Resize to 299x299 (grey images to three channels) and run InceptionV3 in chunks."""
-    import tensorflow as tf
-
-    features, probabilities = [], []
-    for start in range(0, len(images), BATCH_SIZE):
-        batch = tf.convert_to_tensor(np.asarray(images[start : start + BATCH_SIZE], np.float32))
+        batch = tf.convert_to_tensor(np.asarray(images, np.float32))
         if batch.shape[-1] == 1:
             batch = tf.repeat(batch, 3, axis=-1)
-        batch = tf.image.resize(batch, (INPUT_SIZE, INPUT_SIZE), method="bilinear")
-        outputs = model(batch, training=False)
+        outputs = model(tf.image.resize(batch, (INPUT_SIZE, INPUT_SIZE), method="bilinear"), training=False)
         if has_top:
-            features.append(np.asarray(outputs[0]))
-            probabilities.append(np.asarray(outputs[1]))
-        else:
-            features.append(np.asarray(outputs))
-    return np.concatenate(features), (np.concatenate(probabilities) if has_top else None)
+            return np.asarray(outputs[0]), np.asarray(outputs[1])
+        return np.asarray(outputs), None
+
+    return FeatureNetwork("keras-imagenet", KERAS_NETWORK, False, path, 2048, has_top, run)
 
 
-NETWORK_NOTE = (
-    "Keras's ImageNet InceptionV3 (keras.applications), not the 2015 TensorFlow graph "
-    "(pt_inception-2015-12-05) behind published FIDs: compare these figures with each other, not with papers"
-)
+@dataclass
+class StreamedFigures:
+    """What one pass of a set of images through the network leaves: enough for FID, KID and IS."""
+
+    count: int
+    mu: np.ndarray
+    sigma: np.ndarray
+    kept_features: np.ndarray  # the first KID_FEATURES features (the images arrive in random order)
+    inception_score: float | None
 
 
-def inception_figures(path: Path, generated, real) -> dict:
-    """FID and KID of generated vs real images and, with the top layer, the Inception Score of the generated ones."""
-    model, has_top = build_inception(path)
-    generated_features, probabilities = inception_outputs(model, has_top, generated)
-    real_features, _ = inception_outputs(model, has_top, real)
-    kid, kid_std = kernel_distance(generated_features, real_features)
+def batches_of(images, order=None, batch_size: int = BATCH_SIZE) -> Iterator[np.ndarray]:
+    """``images[order]`` (uint8 0-255 or floats in [-1, 1]) as [-1, 1] float batches, never the whole set at once."""
+    order = np.arange(len(images)) if order is None else np.asarray(order)
+    for start in range(0, len(order), batch_size):
+        batch = np.asarray(images[order[start : start + batch_size]])
+        yield batch.astype(np.float32) / 127.5 - 1.0 if batch.dtype == np.uint8 else batch.astype(np.float32)
+
+
+def real_order(count: int, samples: int, seed: int) -> np.ndarray:
+    """Which real images, in which order: up to ``samples`` of them, drawn at random (KID keeps the first)."""
+    return np.random.default_rng([seed, REAL_STREAM]).permutation(count)[:samples]
+
+
+def stream_through(network: FeatureNetwork, batches, total: int, progress: str | None = None) -> StreamedFigures:
+    """Run ``total`` images, arriving in ``batches``, through ``network``: moments, KID's features, IS.
+
+    ``progress`` names the images in a progress bar (None: no bar).
+    """
+    import keras
+
+    moments, kept = RunningMoments(), []
+    score = SplitInceptionScore(total, IS_SPLITS) if network.has_classifier else None
+    bar = keras.utils.Progbar(total, unit_name=progress) if progress else None
+    seen = 0
+    for batch in batches:
+        features, probabilities = network.run(batch)
+        moments.update(features)
+        if seen < KID_FEATURES:
+            kept.append(np.asarray(features[: KID_FEATURES - seen], np.float32))
+        if score is not None:
+            score.update(probabilities)
+        seen += len(batch)
+        if bar is not None:
+            bar.update(seen)
+    if seen != total:
+        raise ValueError(f"{seen} images arrived, {total} were announced")
+    mu, sigma = moments.statistics()
+    return StreamedFigures(seen, mu, sigma, np.concatenate(kept), score.score() if score else None)
+
+
+def generated_labels(labels, samples: int, seed: int) -> np.ndarray:
+    """The classes asked of the generator: ``samples`` drawn from the real labels, so the class mix is the data's."""
+    return np.random.default_rng([seed, LABEL_STREAM]).choice(np.asarray(labels, np.int64), samples)
+
+
+def generated_batches(generator, labels, num_classes: int, seed: int, batch_size: int = BATCH_SIZE):
+    """Samples for ``labels``, one batch at a time, with fresh noise for every batch from one seeded stream."""
+    from sampling import generate, one_hot
+
+    latent_dim = int(generator.inputs[0].shape[1])
+    rng = np.random.default_rng([seed, NOISE_STREAM])
+    for start in range(0, len(labels), batch_size):
+        conditions = one_hot(labels[start : start + batch_size], num_classes)
+        yield generate(generator, rng.standard_normal((len(conditions), latent_dim)), conditions)
+
+
+def network_note(network: FeatureNetwork) -> dict:
+    return {
+        "network": network.description,
+        "network_kind": network.kind,
+        "comparable_with_papers": network.comparable_with_papers,
+        "weights": str(network.path),
+    }
+
+
+def inception_figures(
+    network: FeatureNetwork,
+    generated: StreamedFigures,
+    real: StreamedFigures | None = None,
+    statistics: dict | None = None,
+    real_source: str = "",
+) -> dict:
+    """FID against ``statistics`` (a statistics file) or ``real``; KID against ``real``; IS of ``generated``.
+
+    KID needs the real features themselves, so with only a statistics file it is not computed.
+    """
+    if statistics is not None:
+        real_mu, real_sigma, real_count = statistics["mu"], statistics["sigma"], statistics.get("count")
+    else:
+        real_mu, real_sigma, real_count = real.mu, real.sigma, real.count
+    kid, kid_std = kernel_distance(generated.kept_features, real.kept_features) if real is not None else (None, None)
     return {
         "available": True,
-        "weights": str(path),
-        "network": NETWORK_NOTE,
-        "fid": frechet_distance(generated_features, real_features),
+        **network_note(network),
+        "fid": frechet_distance_from_statistics(generated.mu, generated.sigma, real_mu, real_sigma),
         "kid": kid,
         "kid_std": kid_std,
-        "inception_score": inception_score(probabilities, splits=min(10, len(probabilities))) if has_top else None,
+        "inception_score": generated.inception_score,
+        "inception_score_splits": IS_SPLITS if generated.inception_score is not None else None,
+        "generated_count": generated.count,
+        "real_source": real_source,
+        "real_count": real_count,
+        "real_description": real_description(real_source, real_count, statistics is not None),
     }
+
+
+def real_description(source: str, count: int | None, from_statistics: bool) -> str:
+    """ "1000 images of the validation split", or "statistics file F (cifar10 train), from 50000 images"."""
+    if not from_statistics:
+        return f"{count} images of the {source}"
+    return source + (f", from {count} images" if count else ", image count not recorded")
+
+
+@dataclass
+class InceptionSetup:
+    """The network and FID's real side, read and checked before any slow work starts, then reused."""
+
+    network: FeatureNetwork | None  # None: no network on disk, figures not computed
+    statistics: dict | None = None  # from --fid-stats
+    stats_path: str | None = None
+    real: StreamedFigures | None = None  # the real images' pass, once computed
+    real_source: str = ""
+
+
+def prepare_inception(inception_weights: str | None, fid_stats: str | None) -> InceptionSetup:
+    """Load the network and the statistics file now, so that a wrong file stops the command at once."""
+    weights = find_weights(inception_weights)
+    if weights is None:
+        if fid_stats:
+            raise DataError("--fid-stats needs --inception-weights, the network its statistics were computed with")
+        return InceptionSetup(None)
+    network = load_network(weights)
+    statistics = read_statistics(fid_stats, network.feature_dim, network.kind) if fid_stats else None
+    source = ""
+    if statistics is not None:
+        source = f"statistics file {fid_stats}" + (f" ({statistics['source']})" if statistics["source"] else "")
+    return InceptionSetup(network, statistics, fid_stats, real_source=source)
+
+
+def add_real_side(setup: InceptionSetup, data, validation, samples: int, seed: int = 0, progress=False) -> None:
+    """Stream up to ``samples`` random real images (the validation split's where there is one) through the network.
+
+    Not needed for FID when a statistics file is given; KID then goes uncomputed.
+    """
+    if setup.network is None or setup.statistics is not None or setup.real is not None:
+        return
+    real_set, setup.real_source = (
+        (validation, "validation split") if validation is not None else (data, "training set")
+    )
+    order = real_order(len(real_set.labels), samples, seed)
+    batches = batches_of(real_set.images, order)
+    setup.real = stream_through(setup.network, batches, len(order), "real image" if progress else None)
+
+
+def inception_part(setup: InceptionSetup, generator, data, validation, samples: int, seed=0, progress=False) -> dict:
+    """FID, KID and IS of ``samples`` fresh samples of ``generator``, streamed in batches.
+
+    The classes asked for follow the training labels' mix; the noise is a
+    fixed stream of ``seed``, so successive checkpoints see the same draw.
+    """
+    if setup.network is None:
+        return {"available": False, "reason": not_available_message()}
+    if setup.statistics is not None:
+        warn_if_sizes_differ(setup, data.image_shape[0])
+    add_real_side(setup, data, validation, samples, seed, progress)
+    labels = generated_labels(data.labels, samples, seed)
+    batches = generated_batches(generator, labels, data.num_classes, seed)
+    generated = stream_through(setup.network, batches, samples, "sample" if progress else None)
+    return inception_figures(setup.network, generated, setup.real, setup.statistics, setup.real_source)
+
+
+def warn_if_sizes_differ(setup: InceptionSetup, image_size: int) -> None:
+    """Statistics of other-sized images are allowed (the network resizes), but not silently."""
+    stored = setup.statistics.get("image_size")
+    if stored is not None and int(stored) != image_size:
+        log.warning(
+            "--fid-stats %s was computed from %dx%d images; the samples are %dx%d",
+            setup.stats_path,
+            stored,
+            stored,
+            image_size,
+            image_size,
+        )

@@ -37,15 +37,24 @@ def format_table(report: dict) -> str:
         meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on, ln_k=ln_k)
         lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
     lines += per_class_table(report)
-    inception = report.get("inception", {})
-    if inception.get("available"):
-        score = _number(inception.get("inception_score"))
-        kid = f"{_number(inception.get('kid'))} +- {_number(inception.get('kid_std'))}"
-        lines.append(f"InceptionV3: FID {_number(inception['fid'])}, KID {kid}, Inception Score {score}")
-        lines.append(f"  ({inception.get('network', 'InceptionV3')})")
-    else:
-        lines.append(inception.get("reason", "FID and Inception Score: not computed"))
+    lines += inception_lines(report.get("inception", {}))
     return "\n".join(lines)
+
+
+def inception_lines(inception: dict) -> list[str]:
+    """FID, KID and IS with the network they come from and the sample counts, or why they are missing."""
+    if not inception.get("available"):
+        return [inception.get("reason", "FID and Inception Score: not computed")]
+    kid = "-" if inception.get("kid") is None else f"{_number(inception['kid'])} +- {_number(inception.get('kid_std'))}"
+    score = _number(inception.get("inception_score"))
+    lines = [
+        f"Inception: FID {_number(inception['fid'])}, KID {kid}, Inception Score {score}",
+        f"  network: {inception.get('network', 'InceptionV3')}",
+        f"  {inception.get('generated_count', '?')} samples against {inception.get('real_description', '?')}",
+    ]
+    if inception.get("kid") is None:
+        lines.append("  KID: not computed: it needs the real features, which a statistics file does not hold")
+    return lines
 
 
 def per_class_table(report: dict) -> list[str]:

@@ -272,6 +272,30 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--eval-every", type=positive_int, help="every N epochs, add evaluation figures (see evaluate.py) to log.csv"
     )
+    add_inception_flags(run, " (with --eval-every: FID, KID and IS columns in log.csv)")
+
+
+def add_inception_flags(parser, purpose: str = "") -> None:
+    """The Inception network and FID's precomputed real side, shared by evaluate.py, the trainers and the benches."""
+    parser.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="an Inception network on disk, never downloaded: inception-2015-12-05.tgz (or its "
+        "classify_image_graph_def.pb) gives FIDs comparable with papers; Keras's InceptionV3 .h5 "
+        f"gives figures that compare with each other only{purpose}",
+    )
+    parser.add_argument(
+        "--fid-stats",
+        metavar="FILE.npz",
+        help="FID's real side from a statistics file (mu, sigma: TTUR's format, or fid_stats.py's) "
+        "computed with the same network; no real image is then read for FID",
+    )
+
+
+def check_inception_flags(parser, weights: str | None, stats: str | None) -> None:
+    for flag, path in (("--inception-weights", weights), ("--fid-stats", stats)):
+        if path is not None and not os.path.isfile(path):
+            parser.error(f"{flag} {path} is not a file")
 
 
 def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[dict, set]:
@@ -291,6 +315,9 @@ def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[d
         parser.error("--top-styles applies to --dataset wikiart only")
     check_transfer(parser, config, given)
     check_adaptive(parser, config)
+    check_inception_flags(parser, config["inception_weights"], config["fid_stats"])
+    if (config["inception_weights"] or config["fid_stats"]) and not config["eval_every"]:
+        parser.error("--inception-weights and --fid-stats take effect with --eval-every N only")
     if config["strategy"] == "multiworker" and not given.get("resume"):
         missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if key not in given]
         if missing:
@@ -362,6 +389,8 @@ COMMON_DEFAULTS = {
     "jit": "auto",
     "tensorboard": False,
     "eval_every": None,
+    "inception_weights": None,
+    "fid_stats": None,
 }
 
 
