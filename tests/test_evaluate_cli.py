@@ -4,10 +4,12 @@ import csv
 import json
 import math
 
+import numpy as np
 import pytest
 
 from data import load_images
 from evaluation.classifier import load_or_train_classifier
+from tests import synthetic_inception
 from tests.conftest import run_script, write_image
 
 TINY = "--dataset digits --image-size 16 --batch-size 16 --steps-per-epoch 2 --latent-dim 8 --quiet --seed 5".split()
@@ -32,6 +34,7 @@ EVAL_COLUMNS = [
     "eval_style_entropy",
     "eval_style_entropy_real",
 ]
+INCEPTION_COLUMNS = ["eval_inception_fid", "eval_inception_kid", "eval_inception_score"]
 UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
 UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]
 
@@ -45,12 +48,19 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, cache):
-    """Two epochs, evaluated every second one: row 1 skips the figures, row 2 has them."""
+def graph(tmp_path_factory):
+    """A stand-in for the 2015 Inception graph, with its tensor names (tests/synthetic_inception.py)."""
+    return synthetic_inception.write_graph(tmp_path_factory.mktemp("inception") / "classify_image_graph_def.pb")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache, graph):
+    """Two epochs, evaluated every second one (Inception figures too): row 1 skips the figures, row 2 has them."""
     out = tmp_path_factory.mktemp("runs") / "dcgan"
     result = run_script(
-        "train_dcgan.py", *TINY, "--epochs", "2", "--eval-every", "2", "--out", out, "--cache-dir", cache
-    )
+        "train_dcgan.py", *TINY, "--epochs", "2", "--eval-every", "2", "--out", out, "--cache-dir", cache,
+        "--inception-weights", graph,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 
@@ -63,8 +73,12 @@ def read_log(path):
 def test_eval_columns_are_in_every_log_row_and_filled_when_due(tiny_run):
     rows = read_log(tiny_run / "log.csv")
     assert [int(r["epoch"]) for r in rows] == [1, 2]
-    assert all(column in rows[0] for column in EVAL_COLUMNS)
-    assert all(math.isnan(float(rows[0][column])) for column in EVAL_COLUMNS)  # epoch 1: not due
+    assert all(column in rows[0] for column in EVAL_COLUMNS + INCEPTION_COLUMNS)
+    assert all(math.isnan(float(rows[0][column])) for column in EVAL_COLUMNS + INCEPTION_COLUMNS)  # not due
+    inception = {column: float(rows[1][column]) for column in INCEPTION_COLUMNS}
+    assert inception["eval_inception_fid"] > 0
+    assert 1.0 <= inception["eval_inception_score"] <= synthetic_inception.CLASSES
+    assert math.isfinite(inception["eval_inception_kid"])
     values = {column: float(rows[1][column]) for column in EVAL_COLUMNS}
     assert all(math.isfinite(value) for value in values.values()), values
     assert all(0.0 <= values["eval_" + name] <= 1.0 for name in UNIT_RANGE)
@@ -99,6 +113,74 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     last_row = read_log(tiny_run / "log.csv")[-1]
     for column in EVAL_COLUMNS:
         assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
+
+
+def test_evaluate_with_the_reference_graph_names_it_and_matches_the_training_log(tiny_run, cache, graph, tmp_path):
+    checkpoint = tiny_run / "checkpoints" / "generator_epoch_002.h5"
+    out = tmp_path / "metrics.json"
+    result = run_script(
+        "evaluate.py", "--checkpoint", checkpoint, "--dataset", "digits", "--cache-dir", cache,
+        "--inception-weights", graph, "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    inception = json.loads(out.read_text())["inception"]
+    assert inception["network_kind"] == "reference-graph" and inception["comparable_with_papers"] is True
+    assert inception["generated_count"] == inception["real_count"] == 1000  # --n, not capped by the judge's halves
+    assert inception["real_description"] == "1000 images of the training set"
+    assert "2015 TensorFlow Inception graph" in result.stdout and "1000 samples against 1000 images" in result.stdout
+    # The same network, noise, classes and real images as --eval-every at the last epoch: the same figures.
+    last_row = read_log(tiny_run / "log.csv")[-1]
+    assert inception["fid"] == pytest.approx(float(last_row["eval_inception_fid"]), rel=1e-5)
+    assert inception["kid"] == pytest.approx(float(last_row["eval_inception_kid"]), rel=1e-5)
+    assert inception["inception_score"] == pytest.approx(float(last_row["eval_inception_score"]), rel=1e-5)
+
+
+def test_fid_stats_writes_the_real_side_and_evaluate_uses_it(tiny_run, cache, graph, tmp_path):
+    stats = tmp_path / "digits_train.npz"
+    written = run_script(
+        "fid_stats.py", "--dataset", "digits", "--image-size", "16", "--inception-weights", graph,
+        "--out", stats, "--n", "400", "--cache-dir", cache,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr[-3000:]
+    assert "wrote" in written.stdout and "400 images of digits train at 16x16, 6-d features" in written.stdout
+    from evaluation.inception import real_order
+    from evaluation.metrics import feature_statistics
+
+    digits = load_images("digits", image_size=16, progress=False)
+    pixels = np.repeat(digits.images[real_order(len(digits.labels), 400, 0)], 3, axis=-1).astype(np.float64)
+    mu, sigma = feature_statistics(synthetic_inception.expected_outputs(pixels)[0])
+    with np.load(stats) as stored:
+        np.testing.assert_allclose(stored["mu"], mu, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(stored["sigma"], sigma, rtol=1e-3, atol=1e-6)
+        assert str(stored["network"]) == "reference-graph" and int(stored["count"]) == 400
+    out = tmp_path / "metrics.json"
+    result = run_script(
+        "evaluate.py", "--checkpoint", tiny_run / "checkpoints" / "generator_epoch_002.h5", "--dataset", "digits",
+        "--cache-dir", cache, "--inception-weights", graph, "--fid-stats", stats, "--n", "300", "--out", out,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    inception = json.loads(out.read_text())["inception"]
+    assert inception["fid"] > 0 and inception["kid"] is None and inception["generated_count"] == 300
+    assert inception["real_description"] == f"statistics file {stats} (digits train), from 400 images"
+    assert "KID: not computed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d: np.savez(d / "s.npz", mu=np.zeros(5), sigma=np.eye(5)), "5-d statistics but the network gives 6-d"),
+        (lambda d: (d / "s.npz").write_text("not a zip"), "is not a readable .npz statistics file"),
+    ],
+)
+def test_a_wrong_statistics_file_stops_evaluate_at_once(tiny_run, cache, graph, tmp_path, make, message):
+    make(tmp_path)
+    result = run_script(
+        "evaluate.py", "--checkpoint", tiny_run / "checkpoints" / "generator_epoch_002.h5", "--dataset", "digits",
+        "--cache-dir", tmp_path / "empty-cache", "--inception-weights", graph, "--fid-stats", tmp_path / "s.npz",
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "empty-cache" / "classifiers").exists()  # refused before any judge was trained
 
 
 def test_evaluate_raw_generator_measures_the_file_given(tiny_run, cache, tmp_path):
@@ -138,6 +220,7 @@ def test_a_checkpoint_of_another_dataset_is_a_one_line_error(tiny_run, cache, tm
         (["--checkpoint", __file__, "--dataset", "digits", "--n", "0"], "--n: expected a positive integer, got 0"),
         (["--checkpoint", __file__, "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
         (["--checkpoint", __file__, "--dataset", "digits", "--inception-weights", "/no/w.h5"], "is not a file"),
+        (["--checkpoint", __file__, "--dataset", "digits", "--fid-stats", "/no/s.npz"], "--fid-stats /no/s.npz is not"),
     ],
 )
 def test_bad_flags_are_one_line_errors(args, message):
