@@ -53,7 +53,9 @@ from training.cli import (  # noqa: E402
     OneLineErrorParser,
     add_augment_flags,
     add_ema_flag,
+    add_inception_flags,
     add_mixing_flag,
+    check_inception_flags,
     open_fraction,
     positive_float,
     positive_int,
@@ -115,6 +117,7 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, help="XLA (default: Keras's choice)")
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples evaluated (default: 1000)")
+    add_inception_flags(parser, " (FID, KID and IS of each generator; with --eval-every, in log.csv too)")
     parser.add_argument("--cache-dir", help="decoded images and classifiers (default: ~/.cache/artgan)")
     parser.add_argument("--out", help="run directory (default: runs/bench_quality-<dataset>-<model>-<timestamp>)")
     return parser
@@ -132,6 +135,8 @@ def bench_config(args, script) -> dict:
     out = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
     settings = dict(data_dir=data_dir, seed=args.seed, quiet=True, out=out)
     settings.update(cache_dir=args.cache_dir, eval_every=args.eval_every)
+    if args.eval_every:
+        settings.update(inception_weights=args.inception_weights, fid_stats=args.fid_stats)
     settings.update(BUDGETS[(args.dataset, args.model)])
     given = {key: getattr(args, key) for key in ("epochs", *TRAINING_FLAGS) if getattr(args, key, None) is not None}
     settings.update(given)
@@ -205,6 +210,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.subset and args.dataset == "mnist":
         parser.error("--subset writes colour image folders: use it with cifar10 or wikiart")
+    check_inception_flags(parser, args.inception_weights, args.fid_stats)
     script = training_script(args.model)
     config = bench_config(args, script)
 
@@ -230,8 +236,9 @@ def main(argv=None):
     for which, path in checkpoint_generators(run, config["epochs"]).items():
         generator = load_generator(path)
         evaluated[which] = evaluate_generator(
-            generator, data, args.dataset, cache_dir, args.n, seed=0, validation=validation
-        )
+            generator, data, args.dataset, cache_dir, args.n, seed=0, inception_weights=args.inception_weights,
+            validation=validation, fid_stats=args.fid_stats,
+        )  # fmt: skip
         evaluated[which]["checkpoint"] = str(path)
     finished = time.perf_counter()
     first = next(iter(evaluated))  # the weight average when there is one: what the viewers draw

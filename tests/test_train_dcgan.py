@@ -86,6 +86,8 @@ def test_resume_continues_at_the_next_epoch(tiny_run):
         (["--epochs", "1"], "--dataset is required"),
         (["--dataset", "wikiart", "--data-dir", "/no/such/dir"], "--data-dir /no/such/dir is not a directory"),
         (["--dataset", "digits", "--top-styles", "3"], "--top-styles applies to --dataset wikiart only"),
+        (["--dataset", "digits", "--inception-weights", __file__], "take effect with --eval-every N only"),
+        (["--dataset", "digits", "--eval-every", "1", "--fid-stats", "/no/s.npz"], "/no/s.npz is not a file"),
         (["--resume", "--out", "/no/such/run"], "has no config.json"),
     ],
 )
