@@ -45,8 +45,8 @@ NOISE_STREAM, LABEL_STREAM, REAL_STREAM = 2015, 2016, 2017  # numpy streams of o
 
 REFERENCE_GRAPH = "the 2015 TensorFlow Inception graph (TTUR fid.py, pool_3), as published FIDs use"
 KERAS_NETWORK = (
-    "Keras's ImageNet InceptionV3 (keras.applications), not the 2015 Inception graph behind "
-    "published FIDs: compare these figures with each other, not with papers"
+    "Keras's ImageNet InceptionV3 (keras.applications): not comparable with published FIDs, which come "
+    "from the 2015 Inception graph; compare these figures with each other only"
 )
 log = logging.getLogger(__name__)
 GZIP_MAGIC, HDF5_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"\x89HDF\r\n\x1a\n", b"PK\x03\x04"
@@ -180,6 +180,12 @@ def keras_network(path: Path) -> FeatureNetwork:
     else:
         raise DataError(f"cannot load InceptionV3 weights from {path}: {first_line(error)}") from None
 
+    return keras_feature_network(model, has_top, path)
+
+
+def keras_feature_network(model, has_top: bool, path: Path, description: str = KERAS_NETWORK) -> FeatureNetwork:
+    """A Keras InceptionV3 (pool features, and probabilities when ``has_top``) as a FeatureNetwork."""
+
     def run(images):
         import tensorflow as tf
 
@@ -191,7 +197,7 @@ def keras_network(path: Path) -> FeatureNetwork:
             return np.asarray(outputs[0]), np.asarray(outputs[1])
         return np.asarray(outputs), None
 
-    return FeatureNetwork("keras-imagenet", KERAS_NETWORK, False, path, 2048, has_top, run)
+    return FeatureNetwork("keras-imagenet", description, False, path, 2048, has_top, run)
 
 
 @dataclass
@@ -341,9 +347,7 @@ def add_real_side(setup: InceptionSetup, data, validation, samples: int, seed: i
     """
     if setup.network is None or setup.statistics is not None or setup.real is not None:
         return
-    real_set, setup.real_source = (
-        (validation, "validation split") if validation is not None else (data, "training set")
-    )
+    real_set, setup.real_source = (validation, "validation split") if validation is not None else (data, "training set")
     order = real_order(len(real_set.labels), samples, seed)
     batches = batches_of(real_set.images, order)
     setup.real = stream_through(setup.network, batches, len(order), "real image" if progress else None)

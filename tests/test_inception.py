@@ -228,3 +228,22 @@ def test_a_file_that_is_not_an_npz_is_refused_in_one_line(tmp_path):
     with pytest.raises(DataError) as error:
         read_statistics(path)
     assert "is not a readable .npz statistics file" in one_line(error)
+
+
+def test_keras_weights_are_read_by_content_and_run_in_float32_under_mixed_precision(tmp_path):
+    import keras
+
+    path = tmp_path / "inception_v3.weights.h5"
+    keras.applications.InceptionV3(weights=None, include_top=True).save_weights(path)
+    assert identify(path) == "hdf5"
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # as a training run with --mixed-precision leaves it
+    try:
+        network = load_network(path)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # the run's policy is given back
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert network.kind == "keras-imagenet" and not network.comparable_with_papers
+    assert "not comparable with published FIDs" in network.description
+    features, probabilities = network.run(to_model_range(random_pixels(2, 16, channels=1)))
+    assert features.shape == (2, 2048) and features.dtype == np.float32 and np.all(features >= 0)
+    assert probabilities.shape == (2, 1000) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
