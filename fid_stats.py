@@ -80,7 +80,7 @@ def main(argv=None):
     passed = stream_through(network, batches_of(data.images, order), len(order), "image")
     source = f"{args.dataset} {args.split}" + (f", top {args.top_styles} styles" if args.top_styles else "")
     path = write_statistics(
-        args.out, passed.mu, passed.sigma, network=network.kind, source=source, image_size=size, count=passed.count
+        args.out, passed.mu, passed.sigma, network=network.family, source=source, image_size=size, count=passed.count
     )
     print(f"wrote {path}: {passed.count} images of {source} at {size}x{size}, {network.feature_dim}-d features")
     print(f"network: {network.description}")

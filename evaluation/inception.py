@@ -16,6 +16,7 @@ of one batch and of the 2048 x 2048 covariance.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ IS_SPLITS = 10  # the Inception Score's customary splits (Salimans et al.)
 NOISE_STREAM, LABEL_STREAM, REAL_STREAM = 2015, 2016, 2017  # numpy streams of one --seed
 
 REFERENCE_GRAPH = "the 2015 TensorFlow Inception graph (TTUR fid.py, pool_3), as published FIDs use"
+PORT_DESCRIPTION = (
+    "pytorch-fid's port of the 2015 TensorFlow Inception graph (pt_inception-2015-12-05), "
+    "as published FIDs use"
+)
 KERAS_NETWORK = (
     "Keras's ImageNet InceptionV3 (keras.applications): not comparable with published FIDs, which come "
     "from the 2015 Inception graph; compare these figures with each other only"
@@ -56,13 +61,18 @@ GZIP_MAGIC, HDF5_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"\x89HDF\r\n\x1a\n", b"PK\x03\
 class FeatureNetwork:
     """An Inception network ready to run: ``run(images in [-1, 1]) -> (features, probabilities or None)``."""
 
-    kind: str  # "reference-graph" or "keras-imagenet": recorded in statistics files
+    kind: str  # "reference-graph", "pytorch-fid-port" or "keras-imagenet"
     description: str  # printed beside every figure
     comparable_with_papers: bool
     path: Path
     feature_dim: int
     has_classifier: bool
     run: Callable
+
+    @property
+    def family(self) -> str:
+        """What statistics files record: the graph and its port give the same features, Keras's network others."""
+        return "inception-2015" if self.comparable_with_papers else self.kind
 
 
 def keras_models_dir() -> Path:
@@ -96,7 +106,10 @@ def not_available_message() -> str:
 
 
 def identify(path: Path) -> str:
-    """What the file holds, from its first bytes: "archive", "hdf5", "torch" or "graph" (a protobuf has no magic)."""
+    """What the file holds, from its first bytes: "archive", "hdf5", "torch" or "graph" (a protobuf has no magic).
+
+    ``torch.save`` writes a zip (PyTorch 1.6 on) or a pickle stream (before).
+    """
     with open(path, "rb") as handle:
         head = handle.read(512)
     if head.startswith(GZIP_MAGIC) or head[257:262] == b"ustar":
@@ -112,10 +125,7 @@ def load_network(path: Path) -> FeatureNetwork:
     """The network in ``path``, or a one-line DataError that says what the file is instead."""
     kind = identify(path)
     if kind == "torch":
-        raise DataError(
-            f"--inception-weights {path} is a PyTorch file (pytorch-fid's port of the graph is not read): "
-            f"pass {REFERENCE_ARCHIVE}, the graph it was ported from, from {REFERENCE_URL}"
-        )
+        return port_network(path)
     if kind == "hdf5":
         return keras_network(path)
     return reference_network(path, archive=kind == "archive")
@@ -132,6 +142,32 @@ def reference_network(path: Path, archive: bool) -> FeatureNetwork:
     return FeatureNetwork("reference-graph", REFERENCE_GRAPH, True, path, feature_dim, has_softmax, run)
 
 
+def port_network(path: Path) -> FeatureNetwork:
+    """pytorch-fid's ``pt_inception-2015-12-05-*.pth``, read without PyTorch into standard Keras layers."""
+    import tensorflow as tf
+
+    from evaluation.inception_port import build_port, preprocess
+    from evaluation.torch_file import read_torch_file
+
+    state = read_torch_file(path)
+    try:
+        with float32_policy():
+            model = build_port(state)
+    except DataError as error:
+        raise DataError(f"--inception-weights {path}: {error}") from None
+
+    @tf.function(reduce_retracing=True)
+    def forward(pixels):
+        features, logits = model(preprocess(pixels), training=False)
+        return features, tf.nn.softmax(logits)
+
+    def run(images):
+        features, probabilities = forward(tf.constant(as_pixel_values(images)))
+        return features.numpy(), probabilities.numpy()
+
+    return FeatureNetwork("pytorch-fid-port", PORT_DESCRIPTION, True, path, 2048, True, run)
+
+
 def as_pixel_values(images) -> np.ndarray:
     """[-1, 1] images as the graph wants them: three channels of whole numbers in 0-255, as if saved as PNG.
 
@@ -144,19 +180,27 @@ def as_pixel_values(images) -> np.ndarray:
     return np.clip(np.rint((images + 1.0) * 127.5), 0.0, 255.0)
 
 
-def _keras_inception(path: Path, has_top: bool):
-    """Built in float32 whatever a training run's mixed-precision policy: figures must not depend on it."""
+@contextlib.contextmanager
+def float32_policy():
+    """Networks built inside are float32 whatever a training run's mixed-precision policy: figures must not
+    depend on it. The run's policy is given back afterwards."""
     import keras
 
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        return _keras_inception_float32(path, has_top)
+        yield
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
 
-def _keras_inception_float32(path: Path, has_top: bool):
+def _keras_inception(path: Path, has_top: bool):
+
+    with float32_policy():
+        return _keras_inception_layers(path, has_top)
+
+
+def _keras_inception_layers(path: Path, has_top: bool):
     import keras
 
     if has_top:
@@ -333,7 +377,7 @@ def prepare_inception(inception_weights: str | None, fid_stats: str | None) -> I
             raise DataError("--fid-stats needs --inception-weights, the network its statistics were computed with")
         return InceptionSetup(None)
     network = load_network(weights)
-    statistics = read_statistics(fid_stats, network.feature_dim, network.kind) if fid_stats else None
+    statistics = read_statistics(fid_stats, network.feature_dim, network.family) if fid_stats else None
     source = ""
     if statistics is not None:
         source = f"statistics file {fid_stats}" + (f" ({statistics['source']})" if statistics["source"] else "")

@@ -152,7 +152,7 @@ def test_fid_stats_writes_the_real_side_and_evaluate_uses_it(tiny_run, cache, gr
     with np.load(stats) as stored:
         np.testing.assert_allclose(stored["mu"], mu, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(stored["sigma"], sigma, rtol=1e-3, atol=1e-6)
-        assert str(stored["network"]) == "reference-graph" and int(stored["count"]) == 400
+        assert str(stored["network"]) == "inception-2015" and int(stored["count"]) == 400
     out = tmp_path / "metrics.json"
     result = run_script(
         "evaluate.py", "--checkpoint", tiny_run / "checkpoints" / "generator_epoch_002.h5", "--dataset", "digits",

@@ -1,6 +1,7 @@
 """The published FID network's loader, streamed figures and statistics files, on a synthetic reference graph."""
 
 import gzip
+import pickle
 
 import numpy as np
 import pytest
@@ -26,6 +27,8 @@ from evaluation.metrics import (
 )
 from evaluation.statistics_file import read_statistics, write_statistics
 from tests import synthetic_inception as synthetic
+
+LEGACY_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)  # how a legacy torch.save stream starts
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +113,8 @@ def one_line(error) -> str:
         (lambda p: p.write_bytes(b""), "is a graph without ExpandDims and pool_3"),
         (lambda p: p.write_bytes(gzip.compress(b"x" * 600)[:40]), "is a damaged archive"),
         (lambda p: synthetic.write_archive(p, member="other.pb"), "is an archive without classify_image_graph_def.pb"),
-        (lambda p: p.write_bytes(b"PK\x03\x04" + bytes(60)), "is a PyTorch file"),
-        (lambda p: p.write_bytes(b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19." + bytes(40)), "is a PyTorch file"),
+        (lambda p: p.write_bytes(b"PK\x03\x04" + bytes(60)), "is not a readable PyTorch state dict"),
+        (lambda p: p.write_bytes(LEGACY_MAGIC + bytes(40)), "is not a readable PyTorch state dict"),
     ],
 )
 def test_a_wrong_or_damaged_file_is_refused_in_one_line(tmp_path, write, message):
@@ -175,8 +178,8 @@ def test_streamed_figures_equal_the_figures_of_all_features_at_once(network):
 def test_fid_against_a_statistics_file_equals_fid_against_the_images(network, tmp_path):
     real = stream_through(network, batches_of(random_pixels(150, 8, seed=9)), 150)
     generated = stream_through(network, batches_of(random_pixels(90, 8, seed=10)), 90)
-    path = write_statistics(tmp_path / "s.npz", real.mu, real.sigma, network=network.kind, source="x", count=150)
-    statistics = read_statistics(path, network.feature_dim, network.kind)
+    path = write_statistics(tmp_path / "s.npz", real.mu, real.sigma, network=network.family, source="x", count=150)
+    statistics = read_statistics(path, network.feature_dim, network.family)
     from_file = inception_figures(network, generated, statistics=statistics, real_source="statistics file s.npz")
     from_images = inception_figures(network, generated, real=real)
     assert from_file["fid"] == pytest.approx(from_images["fid"], rel=1e-9)
@@ -187,18 +190,18 @@ def test_a_statistics_file_reads_back_with_its_metadata(tmp_path):
     rng = np.random.default_rng(11)
     mu, root = rng.normal(size=4), rng.normal(size=(4, 4))
     sigma = root @ root.T
-    metadata = {"network": "reference-graph", "source": "cifar10 train", "image_size": 32, "count": 50000}
+    metadata = {"network": "inception-2015", "source": "cifar10 train", "image_size": 32, "count": 50000}
     path = write_statistics(tmp_path / "sub" / "stats.npz", mu, sigma, **metadata)
-    stored = read_statistics(path, 4, "reference-graph")
+    stored = read_statistics(path, 4, "inception-2015")
     np.testing.assert_array_equal(stored["mu"], mu)
     np.testing.assert_array_equal(stored["sigma"], sigma)
     assert (stored["network"], stored["source"], stored["image_size"], stored["count"]) == (
-        "reference-graph", "cifar10 train", 32, 50000,
+        "inception-2015", "cifar10 train", 32, 50000,
     )  # fmt: skip
     assert not list(path.parent.glob(".*tmp*"))  # written through a temporary file, then renamed
     ttur = tmp_path / "fid_stats_cifar10_train.npz"
     np.savez(ttur, mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))  # TTUR's files: mu and sigma only
-    plain = read_statistics(ttur, 4, "reference-graph")
+    plain = read_statistics(ttur, 4, "inception-2015")
     assert plain["network"] is None and plain["count"] is None and plain["sigma"].dtype == np.float64
 
 
@@ -218,7 +221,7 @@ def test_a_wrong_statistics_file_is_refused_in_one_line(tmp_path, contents, mess
     path = tmp_path / "stats.npz"
     np.savez(path, **contents)
     with pytest.raises(DataError) as error:
-        read_statistics(path, 3, "reference-graph")
+        read_statistics(path, 3, "inception-2015")
     assert message in one_line(error)
 
 
