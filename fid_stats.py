@@ -35,7 +35,8 @@ def build_parser() -> OneLineErrorParser:
         "--inception-weights",
         required=True,
         metavar="PATH",
-        help="inception-2015-12-05.tgz (or its classify_image_graph_def.pb) for statistics comparable with papers; "
+        help="inception-2015-12-05.tgz (or its classify_image_graph_def.pb, or pytorch-fid's .pth port) for "
+        "statistics comparable with papers; "
         "Keras's InceptionV3 .h5 also works, for figures that compare with each other only",
     )
     parser.add_argument("--out", required=True, metavar="FILE.npz", help="the statistics file to write")

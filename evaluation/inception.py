@@ -1,10 +1,12 @@
 """FID, KID and Inception Score in an Inception network's features, only from files already on disk.
 
-Two networks are read, told apart by the file's content rather than its name:
+Three files are read, told apart by their content rather than their names:
 
 - the 2015 TensorFlow Inception graph (``inception-2015-12-05.tgz`` or the
   ``classify_image_graph_def.pb`` inside it): the network of the reference
   FID code, so these figures stand beside published ones;
+- pytorch-fid's port of that graph (``pt_inception-2015-12-05-*.pth``),
+  rebuilt in Keras layers (``evaluation/inception_port.py``);
 - Keras's ImageNet InceptionV3 weights (``.h5``): a different network, whose
   figures compare with each other only.
 
@@ -46,8 +48,7 @@ NOISE_STREAM, LABEL_STREAM, REAL_STREAM = 2015, 2016, 2017  # numpy streams of o
 
 REFERENCE_GRAPH = "the 2015 TensorFlow Inception graph (TTUR fid.py, pool_3), as published FIDs use"
 PORT_DESCRIPTION = (
-    "pytorch-fid's port of the 2015 TensorFlow Inception graph (pt_inception-2015-12-05), "
-    "as published FIDs use"
+    "pytorch-fid's port of the 2015 TensorFlow Inception graph (pt_inception-2015-12-05), as published FIDs use"
 )
 KERAS_NETWORK = (
     "Keras's ImageNet InceptionV3 (keras.applications): not comparable with published FIDs, which come "

@@ -145,6 +145,7 @@ def _read_zip(path: Path):
 
 def _read_legacy(path: Path):
     with open(path, "rb") as handle:
+
         def load():
             return StateDictUnpickler(handle, legacy=True).load()
 

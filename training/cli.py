@@ -281,7 +281,8 @@ def add_inception_flags(parser, purpose: str = "") -> None:
         "--inception-weights",
         metavar="PATH",
         help="an Inception network on disk, never downloaded: inception-2015-12-05.tgz (or its "
-        "classify_image_graph_def.pb) gives FIDs comparable with papers; Keras's InceptionV3 .h5 "
+        "classify_image_graph_def.pb, or pytorch-fid's pt_inception-2015-12-05-*.pth) gives FIDs comparable "
+        "with papers; Keras's InceptionV3 .h5 "
         f"gives figures that compare with each other only{purpose}",
     )
     parser.add_argument(
