@@ -9,7 +9,7 @@ from base.errors import DataError
 from evaluation.classifier import load_or_train_classifier
 from evaluation.inception import inception_part, prepare_inception
 from evaluation.measure import generator_sampler, measure, real_reference
-from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
+from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES, JUDGE_MAX_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,14 @@ def evaluate_generator(
     """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict.
 
     ``validation`` (the dataset's validation split, or None) is where the
-    judge is measured and where the real reference set comes from.
+    judge is measured and where the real reference set comes from. The
+    Inception figures use all ``samples``; the judge's at most
+    ``JUDGE_MAX_SAMPLES`` (and half the real images).
     """
     started = time.perf_counter()
     inception = prepare_inception(inception_weights, fid_stats)
     classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs, validation, classifier_seed)
-    reference = real_reference(classifier, data, samples, seed, validation)
+    reference = real_reference(classifier, data, min(samples, JUDGE_MAX_SAMPLES), seed, validation)
     result = measure(generator_sampler(generator, seed), classifier, reference)
     report = {
         "dataset": dataset,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from evaluation.statistics_file import read_statistics
 TOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"  # with the classifier: FID and IS
 NOTOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"  # features only: FID
 REFERENCE_ARCHIVE = "inception-2015-12-05.tgz"
+PORT_FILE = "pt_inception-2015-12-05-6726825d.pth"  # pytorch-fid's, cached by torch.hub
 REFERENCE_URL = "http://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"
 INPUT_SIZE = 299
 BATCH_SIZE = 50  # images per network call: TTUR's default
@@ -81,28 +83,37 @@ def keras_models_dir() -> Path:
     return keras_home() / "models"
 
 
-def find_weights(explicit: str | None = None) -> Path | None:
-    """The network file to use: ``explicit`` (which must exist), else one in the Keras cache, else None.
+def torch_hub_checkpoints() -> Path:
+    """Where torch.hub keeps downloads, and so pytorch-fid its port: ``$TORCH_HOME/hub/checkpoints``."""
+    torch_home = os.environ.get("TORCH_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "torch"
+    return Path(torch_home).expanduser() / "hub" / "checkpoints"
 
-    The reference archive is preferred in the cache, since only its figures
-    compare with papers.
-    """
+
+def cached_candidates() -> list[Path]:
+    """Files looked for without --inception-weights, the ones comparable with papers first."""
+    return [
+        keras_models_dir() / REFERENCE_ARCHIVE,
+        torch_hub_checkpoints() / PORT_FILE,
+        keras_models_dir() / TOP_FILE,
+        keras_models_dir() / NOTOP_FILE,
+    ]
+
+
+def find_weights(explicit: str | None = None) -> Path | None:
+    """The network file to use: ``explicit`` (which must exist), else one already cached, else None."""
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise DataError(f"--inception-weights {explicit} is not a file")
         return path
-    for name in (REFERENCE_ARCHIVE, TOP_FILE, NOTOP_FILE):
-        if (keras_models_dir() / name).is_file():
-            return keras_models_dir() / name
-    return None
+    return next((path for path in cached_candidates() if path.is_file()), None)
 
 
 def not_available_message() -> str:
     return (
         "FID and Inception Score: not computed: no Inception network on disk (pass --inception-weights "
-        f"{REFERENCE_ARCHIVE}, from {REFERENCE_URL}, for figures comparable with papers; or put it, "
-        f"{TOP_FILE} or {NOTOP_FILE} in {keras_models_dir()}; nothing is downloaded)"
+        f"{REFERENCE_ARCHIVE}, from {REFERENCE_URL}, for figures comparable with papers; none of "
+        f"{', '.join(str(path) for path in cached_candidates())} exists; nothing is downloaded)"
     )
 
 

@@ -122,6 +122,7 @@ def test_checkpoint_must_fit_the_dataset(digits):
 
 def test_without_inception_weights_the_report_says_so(judge, digits, cache, tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     assert find_weights() is None
     generator = build_dcgan_generator((SIZE, SIZE, 1), 10, latent_dim=4)
     report = evaluate_generator(generator, digits, "digits", cache, samples=50)
@@ -142,3 +143,16 @@ def test_metrics_go_to_the_run_directory(tmp_path):
     (run / "config.json").write_text("{}")
     assert metrics_path(run / "checkpoints" / "generator_epoch_001.h5") == run / "metrics.json"
     assert metrics_path(tmp_path / "g.h5") == tmp_path / "metrics.json"
+
+
+def test_cached_networks_are_found_the_published_one_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    keras_file = tmp_path / "keras" / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    port = tmp_path / "torch" / "hub" / "checkpoints" / "pt_inception-2015-12-05-6726825d.pth"
+    for path in (keras_file, port):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"x")
+    assert find_weights() == port  # pytorch-fid's cached port before Keras's ImageNet network
+    (tmp_path / "keras" / "models" / "inception-2015-12-05.tgz").write_bytes(b"x")
+    assert find_weights().name == "inception-2015-12-05.tgz"
