@@ -109,7 +109,8 @@ def test_noise_and_collapse_are_caught(judge, digits, reference):
     assert noise.figures["frechet_distance"] > 10 * real.figures["frechet_distance"]
     one_per_class = np.stack([np.flatnonzero(digits.labels == k)[0] for k in range(10)])
     collapsed = measure(real_images_of(digits, one_per_class), judge, reference)
-    assert collapsed.figures["diversity"] == 0.0 < reference.diversity_real
+    # The same ten images over and over: no spread but the judge's round-off between batch positions.
+    assert collapsed.figures["diversity"] < 1e-5 * reference.diversity_real
     assert noise.figures["style_entropy"] > real.figures["style_entropy"]  # the judge sees no digit in noise
 
 
