@@ -60,6 +60,69 @@ def test_critic_has_no_batch_statistics_and_both_heads(size):
     assert generator([np.zeros((1, 5), "f"), np.eye(7, dtype="f")[:1]]).shape == (1, size, size, 3)
 
 
+def critic_and_trainer(policy: str):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        critic = build_wgan_critic((16, 16, 3), 5, filters=8)
+        return critic, ConditionalWGANGP(build_wgan_generator((16, 16, 3), 5, 4, filters=8), critic, 4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def critic_outputs_and_gradients(critic, trainer, real, fake, joint: bool):
+    """The four critic outputs and the gradients of a loss that weighs every output row differently."""
+    weights = tf.constant(np.random.default_rng(4).normal(size=(4, len(real))), tf.float32)
+    with tf.GradientTape() as tape:
+        if joint:
+            outputs = trainer.critic_on_both(real, fake)
+        else:
+            (real_score, real_class), (fake_score, fake_class) = (
+                critic(real, training=True),
+                critic(fake, training=True),
+            )
+            outputs = (real_score, fake_score, real_class, fake_class)
+        loss = sum(
+            tf.reduce_sum(w[:, None] * tf.cast(o, tf.float32))
+            for w, o in zip(tf.unstack(weights), outputs, strict=True)
+        )
+    gradients = tape.gradient(loss, critic.trainable_variables)
+    return [np.float32(o) for o in outputs], [np.float32(g) for g in gradients]
+
+
+def images(seed: int):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (6, 16, 16, 3)), tf.float32)
+
+
+def test_one_critic_pass_over_real_and_fake_equals_two_passes_with_the_same_gradients():
+    """The critic step scores real and fake images in one stacked pass: scores, logits and gradients as two."""
+    critic, trainer = critic_and_trainer("float32")
+    joint, joint_gradients = critic_outputs_and_gradients(critic, trainer, images(1), images(2), joint=True)
+    apart, apart_gradients = critic_outputs_and_gradients(critic, trainer, images(1), images(2), joint=False)
+    for together, separately in zip(joint, apart, strict=True):
+        assert together.shape == separately.shape
+        np.testing.assert_allclose(together, separately, rtol=1e-5, atol=1e-6)
+    for together, separately in zip(joint_gradients, apart_gradients, strict=True):
+        scale = np.abs(separately).max() + 1e-12
+        np.testing.assert_allclose(together / scale, separately / scale, atol=1e-5)
+
+
+def test_under_bfloat16_one_pass_is_as_close_to_float32_as_two_passes():
+    """bfloat16 gradients stray 1 to 30% from float32 either way; stacking the passes must not add to that."""
+    exact, exact_trainer = critic_and_trainer("float32")
+    rounded, rounded_trainer = critic_and_trainer("mixed_bfloat16")
+    rounded.set_weights(exact.get_weights())
+    _, truth = critic_outputs_and_gradients(exact, exact_trainer, images(1), images(2), joint=False)
+    _, joint = critic_outputs_and_gradients(rounded, rounded_trainer, images(1), images(2), joint=True)
+    _, apart = critic_outputs_and_gradients(rounded, rounded_trainer, images(1), images(2), joint=False)
+    for reference, together, separately in zip(truth, joint, apart, strict=True):
+        scale = np.abs(reference).max() + 1e-12
+        error_joint, error_apart = (
+            np.abs(together - reference).max() / scale,
+            np.abs(separately - reference).max() / scale,
+        )
+        assert error_joint <= 1.3 * error_apart + 0.01, (error_joint, error_apart)
+
+
 class RecordingWGANGP(ConditionalWGANGP):
     """Remembers the mean of the real batch each critic update saw, newest last."""
 
