@@ -382,6 +382,7 @@ class ConditionalWGANGP(ConditionalGAN):
     def critic_score(self, images):
         return self.critic(images, training=True)[0]
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow; autograph mis-binds it under a lambda
     def critic_on_both(self, real, fake):
         """``(real scores, fake scores, real class logits, fake class logits)`` from one critic pass.
 
