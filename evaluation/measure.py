@@ -64,7 +64,7 @@ REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
 class RealReference:
     """The real side of every comparison, computed once per classifier and dataset."""
 
-    images: np.ndarray  # half A in [-1, 1]: the reference set (InceptionV3 needs the pixels)
+    images: np.ndarray  # half A in [-1, 1]: the reference set itself (Inception figures draw their own)
     features: np.ndarray  # the classifier's features of half A
     labels: np.ndarray  # the labels of half A
     requested: np.ndarray  # the labels of half B: the classes the generator is asked for
