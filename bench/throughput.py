@@ -108,6 +108,7 @@ class Result:
     gflop_per_iteration: float = float("nan")
     note: str = ""
     peaks: dict = field(default_factory=dict)  # the "peak" case: GFLOP/s by kernel
+    op_ms: dict = field(default_factory=dict)  # --profile: milliseconds of op time per iteration, by op type
     cpu_peaks: dict = field(default_factory=dict)  # and GFLOP per CPU-second
 
     @property
@@ -229,7 +230,13 @@ def run_keras(case: Case, args) -> Result:
     trainer.fit(data, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
     times = intervals(clock.marks[1:])  # from the end of the first step: fit's own set-up is not an iteration
     flops = iteration_flops(case, trainer, config)
-    return timed_result(case, warm[0][0], times, images_per_step(config), flops)
+    result = timed_result(case, warm[0][0], times, images_per_step(config), flops)
+    if args.profile:
+        from bench.step_profile import profile_tensorflow
+
+        steps = profile_steps(result)
+        result.op_ms = profile_tensorflow(lambda: trainer.fit(data, epochs=1, steps_per_epoch=steps, verbose=0), steps)
+    return result
 
 
 def run_plain(case: Case, args) -> Result:
@@ -247,9 +254,15 @@ def run_plain(case: Case, args) -> Result:
     trainer = train_wgan_gp.RECIPE.build_trainer(config, image_shape, num_classes)
     batch = one_real_batch(config, image_shape, num_classes)
     step = tf.function(trainer.train_step, jit_compile=case.jit)
-    first, times = time_calls(lambda: float(step(batch)["g_loss"]), args)  # float() waits for the step
+    one_iteration = lambda: float(step(batch)["g_loss"])  # noqa: E731 (float() waits for the step)
+    first, times = time_calls(one_iteration, args)
     flops = iteration_flops(case, trainer, config)
-    return timed_result(case, first, times, images_per_step(config), flops)
+    result = timed_result(case, first, times, images_per_step(config), flops)
+    if args.profile:
+        from bench.step_profile import profile_tensorflow
+
+        result.op_ms = profile_tensorflow(lambda: repeat(one_iteration, profile_steps(result)), profile_steps(result))
+    return result
 
 
 def run_torch(case: Case, args) -> Result:
@@ -263,7 +276,22 @@ def run_torch(case: Case, args) -> Result:
     config, image_shape, num_classes = paper_config(case)
     one_iteration, flops = build_iteration(case, config, image_shape, num_classes)
     first, times = time_calls(one_iteration, args)
-    return timed_result(case, first, times, images_per_step(config), flops)
+    result = timed_result(case, first, times, images_per_step(config), flops)
+    if args.profile:
+        from bench.step_profile import profile_torch
+
+        result.op_ms = profile_torch(lambda: repeat(one_iteration, profile_steps(result)), profile_steps(result))
+    return result
+
+
+def profile_steps(result: Result) -> int:
+    """Iterations to profile: about two seconds' worth, at least one."""
+    return max(1, round(2000.0 / result.ms_per_iteration))
+
+
+def repeat(call, times: int) -> None:
+    for _ in range(times):
+        call()
 
 
 # 3x3 "same" convolutions of the shapes the networks run (batch, pixels, channels in = out).
@@ -383,13 +411,17 @@ def run_case(case: Case, args) -> Result:
     if load >= args.max_load:
         result.note = (result.note + f"; started at load {load:.2f}").lstrip("; ")
     print(f"[{case.name}] {describe(result)}", flush=True)
+    if result.op_ms:
+        from bench.step_profile import describe as describe_profile
+
+        print(f"[{case.name}] op time per iteration by op type:\n{describe_profile(result.op_ms)}", flush=True)
     return result
 
 
 def worker_flags(args) -> list[str]:
     flags = ["--warmup", str(args.warmup), "--iterations", str(args.iterations)]
     flags += ["--min-seconds", str(args.min_seconds)]
-    return flags + (["--quick"] if args.quick else [])
+    return flags + (["--quick"] if args.quick else []) + (["--profile"] if args.profile else [])
 
 
 def describe(result: Result) -> str:
@@ -483,6 +515,12 @@ def parse_args(argv=None):
     parser.add_argument("--max-load", type=float, default=0.7, help="wait for a 1-minute load below this")
     parser.add_argument("--wait", type=float, help="seconds to wait for it per case (default: 600; quick 0)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one case may take (default: 1800)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after timing, profile about two seconds of iterations and print op time by op type "
+        "(TensorFlow's profiler; PyTorch's for the torch cases)",
+    )
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--render", nargs="+", metavar="JSON", help="print the tables of earlier --json files, merged")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
