@@ -396,6 +396,7 @@ def run_case(case: Case, args) -> Result:
     print(f"[{case.name}] load average before: {load:.2f}", flush=True)
     command = [sys.executable, __file__, "--worker", case.name, *worker_flags(args)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the kernels the training scripts ask for (training/cli.py)
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout)
     except subprocess.TimeoutExpired:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# The CPU kernels the scripts ask for (training.cli.prefer_onednn_kernels), in this process and in every
+# script it starts, whichever test runs first.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 import subprocess
 import sys
 from pathlib import Path

@@ -409,9 +409,21 @@ def merge_resumed(stored: dict, config: dict, given: set) -> dict:
     return merged
 
 
+def prefer_onednn_kernels() -> None:
+    """Ask TensorFlow for oneDNN's CPU kernels unless the environment already says yes or no.
+
+    TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI or BF16 or AMX; elsewhere
+    (AVX2 AMD and Intel processors) it runs its Eigen kernels, whose transposed and backward
+    convolutions made the DC-GAN's 64 px step 2.1x slower (BENCHMARKS.md, throughput). Takes
+    effect only before TensorFlow is imported, which every script does after its flags parse.
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
 def run_cli(main, argv=None) -> int:
     """Run a script's main; user errors become one line on stderr and exit code 2."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    prefer_onednn_kernels()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # tf.distribute's per-step INFO chatter
     try:
