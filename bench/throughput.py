@@ -31,6 +31,7 @@ Examples:
   python bench/throughput.py                   # every case, a few minutes each for WGAN-GP 64 px
   python bench/throughput.py --only peak,wgan-64,wgan-64-jit --json /tmp/throughput.json
   python bench/throughput.py --only wgan-64,wgan-64-torch
+  python bench/throughput.py --only dcgan-64,dcgan-64-eigen,dcgan-64-torch --profile   # where the time goes
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Case:
     precision: str = "float32"  # or "bfloat16" (Keras mixed_bfloat16 / torch autocast)
     jit: bool = False
     grappler: bool = True  # False: TensorFlow's graph optimizer off (a profiling variant)
+    onednn: bool = True  # False: TensorFlow's own Eigen kernels, its default on CPUs without AVX-512 VNNI/BF16 or AMX
 
 
 def _cases() -> dict[str, Case]:
@@ -82,6 +84,8 @@ def _cases() -> dict[str, Case]:
         Case("wgan-64-plain", "plain", "wgan", 64),
         Case("wgan-64-plain-jit", "plain", "wgan", 64, jit=True),
         Case("wgan-64-nograppler", "keras", "wgan", 64, grappler=False),
+        Case("dcgan-64-eigen", "keras", "dcgan", 64, onednn=False),
+        Case("wgan-64-eigen", "keras", "wgan", 64, onednn=False),
         Case("dcgan-64-torch", "torch", "dcgan", 64),
         Case("wgan-64-torch", "torch", "wgan", 64),
         Case("wgan-64-torch-bf16", "torch", "wgan", 64, "bfloat16"),
@@ -92,7 +96,7 @@ def _cases() -> dict[str, Case]:
 CASES = _cases()
 # Run only when named: XLA compiles the WGAN-GP step (double backprop in a graph loop) for tens of minutes
 # on the CPU, and the bare-graph-optimizer run is a profiling aid.
-EXTRA_CASES = ("wgan-64-jit", "wgan-64-bf16-jit", "wgan-64-plain-jit", "wgan-64-nograppler")
+EXTRA_CASES = ("wgan-64-jit", "wgan-64-bf16-jit", "wgan-64-plain-jit", "wgan-64-nograppler", "wgan-64-eigen")
 
 
 @dataclass
@@ -396,7 +400,8 @@ def run_case(case: Case, args) -> Result:
     print(f"[{case.name}] load average before: {load:.2f}", flush=True)
     command = [sys.executable, __file__, "--worker", case.name, *worker_flags(args)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # the kernels the training scripts ask for (training/cli.py)
+    # oneDNN's kernels, which the training scripts ask for (training/cli.py), unless the case is about Eigen's
+    env["TF_ENABLE_ONEDNN_OPTS"] = "1" if case.onednn else "0"
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -470,6 +475,7 @@ def table(results: list[Result]) -> str:
         config, _, _ = paper_config(case)
         network = {"dcgan": "DC-GAN", "wgan": "WGAN-GP"}[case.model]
         path = {"keras": "trainer.fit", "plain": "tf.function(train_step)", "torch": "PyTorch"}[case.kind]
+        path += "" if case.onednn or case.kind == "torch" else " (Eigen kernels)"
         jit = "-" if case.kind == "torch" else ("on" if case.jit else "off")
         row = [case.name, network, str(case.size), str(config["batch_size"]), case.precision, jit, path]
         row.append(f"{result.load_before:.2f}")

@@ -79,13 +79,30 @@ def test_wgan_gp_layer_count_agrees_with_the_traced_critic_and_generator_steps()
     assert graph_flops(critic_step) > batch * forward_flops(generator) + 11 * per_pass  # the penalty is counted
 
 
-def test_throughput_script_prints_a_table_row():
-    done = run_script(ROOT / "bench" / "throughput.py", "--quick", "--only", "dcgan-28", timeout=300)
+def test_throughput_script_prints_a_table_row_and_where_the_time_went():
+    done = run_script(ROOT / "bench" / "throughput.py", "--quick", "--only", "dcgan-28", "--profile", timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| dcgan-28 | DC-GAN | 28 | 64 |")]
     assert len(rows) == 1, done.stdout
     ms = float(rows[0].split("|")[9].split()[0])
     assert ms > 0
+    profile = done.stdout.split("op time per iteration by op type:")[1].splitlines()
+    op_ms = {line.split()[0]: float(line.split()[1]) for line in profile[1:5]}
+    assert any("Conv2D" in op for op in op_ms), profile[:6]  # the largest op types are convolutions
+    assert all(value > 0 for value in op_ms.values())
+
+
+def test_op_times_are_read_from_tensorflows_profile():
+    from bench.step_profile import counted_share, profile_tensorflow
+
+    x, w = tf.random.normal((8, 32, 32, 16)), tf.random.normal((3, 3, 16, 16))
+    step = tf.function(lambda x, w: tf.reduce_sum(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME"))))
+    step(x, w)
+    op_ms = profile_tensorflow(lambda: [step(x, w).numpy() for _ in range(3)], steps=3)
+    convolutions = [op for op in op_ms if "Conv2D" in op]
+    assert convolutions and all(op_ms[op] > 0 for op in convolutions), op_ms
+    assert any("Relu" in op for op in op_ms) and any("Sum" in op for op in op_ms), op_ms
+    assert 0 < counted_share(op_ms) < 1
 
 
 def trainable_parameters(model) -> int:
