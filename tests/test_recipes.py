@@ -1,16 +1,11 @@
 """One recipe per experiment: the scripts, the benches and the tests settle the same config."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 import pretrain_critic
 import train_dcgan
 import train_wgan_gp
 from base.errors import DataError
-from tests.conftest import ROOT
 
 QUALITY_FLAGS = ["--filters", "32", "--batch-size", "32", "--epochs", "3", "--mixed-precision", "bfloat16"]
 TRAINER_SETTINGS = ("n_critic", "gp_weight", "class_weight", "critic_class_weight", "fake_class_loss", "creative",
@@ -78,24 +73,3 @@ def test_each_script_has_its_own_defaults_and_flags():
     assert pretrain_critic.RECIPE.defaults("digits")["val_fraction"] == 0.1
     assert "--val-fraction" in pretrain_critic.RECIPE.parser().format_help()
     assert "--sample-columns" not in pretrain_critic.RECIPE.parser().format_help()
-
-
-ONEDNN_PROBE = (
-    "from training.cli import run_cli\n"
-    "def main(argv):\n"
-    "    from tensorflow.python.util import _pywrap_util_port\n"
-    "    print('onednn', _pywrap_util_port.IsMklEnabled())\n"
-    "run_cli(main)\n"
-)
-
-
-@pytest.mark.parametrize(("setting", "expected"), [(None, "True"), ("0", "False"), ("1", "True")])
-def test_scripts_ask_for_onednn_kernels_unless_the_environment_says(setting, expected):
-    """TensorFlow leaves oneDNN off on AVX2-only CPUs, where it made the DC-GAN step 2.1x faster."""
-    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
-    if setting is not None:
-        env["TF_ENABLE_ONEDNN_OPTS"] = setting
-    env.update(PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-c", ONEDNN_PROBE], env=env, cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["onednn", expected]
