@@ -236,10 +236,7 @@ def run_keras(case: Case, args) -> Result:
     flops = iteration_flops(case, trainer, config)
     result = timed_result(case, warm[0][0], times, images_per_step(config), flops)
     if args.profile:
-        from bench.step_profile import profile_tensorflow
-
-        steps = profile_steps(result)
-        result.op_ms = profile_tensorflow(lambda: trainer.fit(data, epochs=1, steps_per_epoch=steps, verbose=0), steps)
+        add_profile(result, "tensorflow", lambda steps: trainer.fit(data, epochs=1, steps_per_epoch=steps, verbose=0))
     return result
 
 
@@ -263,9 +260,7 @@ def run_plain(case: Case, args) -> Result:
     flops = iteration_flops(case, trainer, config)
     result = timed_result(case, first, times, images_per_step(config), flops)
     if args.profile:
-        from bench.step_profile import profile_tensorflow
-
-        result.op_ms = profile_tensorflow(lambda: repeat(one_iteration, profile_steps(result)), profile_steps(result))
+        add_profile(result, "tensorflow", lambda steps: repeat(one_iteration, steps))
     return result
 
 
@@ -282,15 +277,17 @@ def run_torch(case: Case, args) -> Result:
     first, times = time_calls(one_iteration, args)
     result = timed_result(case, first, times, images_per_step(config), flops)
     if args.profile:
-        from bench.step_profile import profile_torch
-
-        result.op_ms = profile_torch(lambda: repeat(one_iteration, profile_steps(result)), profile_steps(result))
+        add_profile(result, "torch", lambda steps: repeat(one_iteration, steps))
     return result
 
 
-def profile_steps(result: Result) -> int:
-    """Iterations to profile: about two seconds' worth, at least one."""
-    return max(1, round(2000.0 / result.ms_per_iteration))
+def add_profile(result: Result, framework: str, run_iterations) -> None:
+    """Profile about two seconds' worth of ``run_iterations(n)`` (at least one) into ``result.op_ms``."""
+    from bench.step_profile import profile_tensorflow, profile_torch
+
+    steps = max(1, round(2000.0 / result.ms_per_iteration))
+    profile = profile_tensorflow if framework == "tensorflow" else profile_torch
+    result.op_ms = profile(lambda: run_iterations(steps), steps)
 
 
 def repeat(call, times: int) -> None:
