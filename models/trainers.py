@@ -33,7 +33,11 @@ from models.keras_workarounds import PrebuiltTrainer, step_logs
 
 CREATIVE_MODES = ("off", "can", "damped")
 REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes for the critic, fakes for the generator
-EMA_WARMUP = 10  # the average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps
+# The average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps: until the decay
+# binds (t near 20,000 at 0.999), the average's mean age is (EMA_WARMUP + t) / (EMA_WARMUP - 1), 5% of the
+# steps so far (StyleGAN2-ADA's ramp-up). TensorFlow's 10 (11%) lagged a still-improving generator
+# (BENCHMARKS.md, "The weight average's horizon").
+EMA_WARMUP = 21
 STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 
 
@@ -59,10 +63,11 @@ class GeneratorAverage:
     A GAN generator's weights keep moving around an equilibrium; their
     average draws cleaner samples than the weights of any one step. After
     every generator update, average <- d * average + (1 - d) * weights with
-    d = min(decay, (1 + t) / (10 + t)) at generator step t: TensorFlow's
-    ExponentialMovingAverage warm-up, so a short run's average is not held
-    back by its random initial weights (Keras optimizers' ``use_ema`` has no
-    warm-up). The averages are float32 variables (the generator's variables
+    d = min(decay, (1 + t) / (EMA_WARMUP + t)) at generator step t: the form
+    of TensorFlow's ExponentialMovingAverage warm-up, so the average's horizon
+    grows with the run (5% of its steps) instead of clinging to the random
+    initial weights or trailing far behind a generator that still improves
+    (Keras optimizers' ``use_ema`` has no warm-up). The averages are float32 variables (the generator's variables
     are float32 under every precision policy) that every replica updates to
     the same value, saved and restored with the optimizer state, so
     ``--resume`` continues them exactly. BatchNorm's moving statistics are
