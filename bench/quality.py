@@ -81,7 +81,7 @@ BUDGETS = {
     ("cifar10", "dcgan"): {"epochs": 25},
     ("cifar10", "wgan-gp"): {"epochs": 10, "filters": 64},
     ("wikiart", "dcgan"): {"epochs": 10, "mixed_precision": "bfloat16"},
-    ("wikiart", "wgan-gp"): {"epochs": 30, "filters": 32, "mixed_precision": "bfloat16"},
+    ("wikiart", "wgan-gp"): {"epochs": 45, "filters": 32, "mixed_precision": "bfloat16"},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
 TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "augment", "augment_p", "image_size", "upsampling")
