@@ -36,7 +36,7 @@ REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes 
 # The average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps: until the decay
 # binds (t near 20,000 at 0.999), the average's mean age is (EMA_WARMUP + t) / (EMA_WARMUP - 1), 5% of the
 # steps so far (StyleGAN2-ADA's ramp-up). TensorFlow's 10 (11%) lagged a still-improving generator
-# (BENCHMARKS.md, "The weight average's horizon").
+# (BENCHMARKS.md, MNIST WGAN-GP section, "the weight average's horizon").
 EMA_WARMUP = 21
 STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 
