@@ -17,8 +17,8 @@ fraction of the steps so far (weights d^age, d = 1 - 1 / (fraction x steps)),
 so other horizons can be tried on the run already trained: the one at the
 trainer's own horizon checks how well the snapshots stand in for the steps.
 
-  python bench/average_trend.py --run /tmp/bench/mnist_wgan_s1 --epochs 15,30,45 --seeds 0,1
-  python bench/average_trend.py --run /tmp/bench/mnist_wgan_s1 --epochs 45 --snapshot-ages 0.11,0.05,0.025
+  python bench/average_trend.py --run /tmp/bench/mnist_wgan_s1 --epochs 15 30 45 --seeds 0 1
+  python bench/average_trend.py --run /tmp/bench/mnist_wgan_s1 --epochs 45 --snapshot-ages 0.11 0.05 0.025
 """
 
 from __future__ import annotations
@@ -31,29 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.cli import OneLineErrorParser, run_cli  # noqa: E402
+from training.cli import OneLineErrorParser, non_negative_int, open_fraction, positive_int, run_cli  # noqa: E402
 
 SHOWN = ("conditional_accuracy", "frechet_distance", "kid", "precision", "recall")
-
-
-def int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not values:
-        raise argparse.ArgumentTypeError("give at least one integer")
-    return values
-
-
-def fraction_list(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-    if not values or not all(0 < value < 1 for value in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: give fractions between 0 and 1")
-    return values
 
 
 def build_parser() -> OneLineErrorParser:
@@ -61,11 +41,14 @@ def build_parser() -> OneLineErrorParser:
         prog="bench/average_trend.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--run", required=True, help="a run directory with per-epoch checkpoints")
-    parser.add_argument("--epochs", type=int_list, required=True, help="epochs to measure, e.g. 15,30,45")
-    parser.add_argument("--seeds", type=int_list, default=[0], help="evaluation seeds, averaged (default: 0)")
+    parser.add_argument(
+        "--epochs", type=positive_int, nargs="+", required=True, help="epochs to measure, e.g. 15 30 45"
+    )
+    parser.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0], help="evaluation seeds (default: 0)")
     parser.add_argument(
         "--snapshot-ages",
-        type=fraction_list,
+        type=open_fraction,
+        nargs="+",
         default=[],
         help="also measure averages of the epoch checkpoints with these mean ages, as fractions of the run so far",
     )
@@ -180,9 +163,8 @@ def main(argv=None):
     print(f"judge accuracy {classifier.held_out_accuracy:.4f}; {len(args.seeds)} evaluation seed(s)")
     print("| epoch | generator | " + " | ".join(SHOWN) + " | Frechet x floor |")
     print("| ---: | --- |" + " ---: |" * (len(SHOWN) + 1))
-    table = {}
+    table, steps = {}, config["steps_per_epoch_actual"]
     for epoch in args.epochs:
-        steps = config["steps_per_epoch_actual"]
         table[epoch] = measure_epoch(run, epoch, steps, args.snapshot_ages, classifier, references)
         for kind, figures in table[epoch].items():
             cells = " | ".join(f"{figures[name]:.4f}" for name in SHOWN)
