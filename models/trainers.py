@@ -67,8 +67,9 @@ class GeneratorAverage:
     of TensorFlow's ExponentialMovingAverage warm-up, so the average's horizon
     grows with the run (5% of its steps) instead of clinging to the random
     initial weights or trailing far behind a generator that still improves
-    (Keras optimizers' ``use_ema`` has no warm-up). The averages are float32 variables (the generator's variables
-    are float32 under every precision policy) that every replica updates to
+    (Keras optimizers' ``use_ema`` has no warm-up). The averages are float32
+    variables (the generator's variables are float32 under every precision
+    policy) that every replica updates to
     the same value, saved and restored with the optimizer state, so
     ``--resume`` continues them exactly. BatchNorm's moving statistics are
     not averaged: the raw generator's belong to the raw weights, so the
