@@ -69,8 +69,8 @@ class GeneratorAverage:
     initial weights or trailing far behind a generator that still improves
     (Keras optimizers' ``use_ema`` has no warm-up). The averages are float32
     variables (the generator's variables are float32 under every precision
-    policy) that every replica updates to
-    the same value, saved and restored with the optimizer state, so
+    policy) that every replica updates to the same value, saved and restored
+    with the optimizer state, so
     ``--resume`` continues them exactly. BatchNorm's moving statistics are
     not averaged: the raw generator's belong to the raw weights, so the
     averaged network measures its own on fixed draws (BigGAN's "standing
