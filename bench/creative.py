@@ -23,6 +23,8 @@ not trained again, so an interrupted bench picks up where it stopped.
 
   python bench/creative.py --data-dir ../shared/data/wikiart-8k --out runs/creative
   python bench/creative.py --modes off can damped-0.5 --epochs 20 --filters 64
+  python bench/creative.py --modes off --epochs 27 --out runs/creative_trunk
+  python bench/creative.py --init-from runs/creative_trunk/off --epochs 8 --out runs/creative_branches
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from base.errors import DataError  # noqa: E402
 from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
 
 MODES = ("off", "can", "damped-0.25", "damped-0.5", "damped-0.75")
-SAME_SETTINGS = ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size", "critic_weights")
+SAME_SETTINGS = ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size", "critic_weights",
+                 "init_from")  # fmt: skip
 FIGURE_NOISE = 2  # noise vectors per mode in creative_modes.jpg
 MEASURED = ("conditional_accuracy", "style_entropy", "style_entropy_real", "kid", "kid_floor", "precision",
             "precision_real", "recall", "recall_real", "frechet_distance", "frechet_floor")  # fmt: skip
@@ -74,6 +77,11 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument(
         "--critic-weights", help="start every mode from this critic .h5 (pretrain_critic.py's), as GANGogh did"
     )
+    parser.add_argument(
+        "--init-from",
+        help="start every mode from this trained run (generator and critic): the modes then differ only in "
+        "what they do to a generator that already paints its styles",
+    )
     parser.add_argument("--judge-seeds", type=int, nargs="+", default=[0], help="style judges (default: 0)")
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples judged (default: 1000)")
     parser.add_argument(
@@ -90,6 +98,10 @@ def run_config(args, mode: str) -> dict:
     settings = dict(data_dir=args.data_dir, epochs=args.epochs, filters=args.filters, image_size=args.image_size,
                     seed=args.seed, quiet=True, cache_dir=args.cache_dir, out=str(Path(args.out) / mode),
                     fake_class_loss=False, critic_weights=args.critic_weights, **mode_settings(mode))  # fmt: skip
+    if args.init_from:
+        from training.transfer import locate
+
+        settings |= {"init_from": [args.init_from], "init_weights": locate([args.init_from])}
     if args.mixed_precision != "off":
         settings["mixed_precision"] = args.mixed_precision
     return train_wgan_gp.RECIPE.defaults("wikiart", **settings)

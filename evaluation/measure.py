@@ -24,6 +24,7 @@ from evaluation.classifier import RealClassifier
 from evaluation.metrics import (
     class_diversity,
     conditional_accuracy,
+    frame_strength,
     frechet_distance,
     kernel_distance,
     lattice_strength,
@@ -33,6 +34,7 @@ from evaluation.metrics import (
     precision_recall,
 )
 from evaluation.settings import DEFAULT_SAMPLES
+from models.augment import TRANSLATION_RATIO
 from sampling import generate, mixed_condition, one_hot
 
 FIGURES = (
@@ -53,6 +55,8 @@ FIGURES = (
     "recall_real",
     "lattice",
     "lattice_real",
+    "frame",
+    "frame_real",
     "style_entropy",
     "style_entropy_real",
 )
@@ -76,6 +80,7 @@ class RealReference:
     recall_real: float
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
     real_lattice: float  # lattice_strength of half A: about 1 for real images
+    real_frame: float  # frame_strength of half A: 1.1 to 1.2 for real paintings
     style_entropy_real: float  # the classifier's mean posterior entropy on half A
 
 
@@ -129,6 +134,7 @@ def real_reference(
         recall_real=recall_real,
         per_class_frechet_floor=per_class_frechet(features_b, requested, features_a, labels_a, data.num_classes),
         real_lattice=lattice_strength(images_a),
+        real_frame=frame_strength(images_a, TRANSLATION_RATIO),
         style_entropy_real=mean_entropy(probabilities_a),
     )
 
@@ -191,6 +197,8 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
         "recall_real": reference.recall_real,
         "lattice": lattice_strength(samples),
         "lattice_real": reference.real_lattice,
+        "frame": frame_strength(samples, TRANSLATION_RATIO),
+        "frame_real": reference.real_frame,
         "style_entropy": mean_entropy(probabilities),
         "style_entropy_real": reference.style_entropy_real,
     }

@@ -264,6 +264,39 @@ def lattice_strength(images) -> float:
     return max(peaks.values()) if peaks else float("nan")
 
 
+def edge_profile(images) -> np.ndarray:
+    """Mean |step| between neighbouring rows (columns) of the grey images, by distance from the border.
+
+    Entry d (1 to side / 2 - 1) averages the steps between the d-th and
+    (d + 1)-th row or column from each of the four sides, over every image:
+    a line parallel to the border at distance d in many images (a frame)
+    stands out as a peak at d.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    grey = images.mean(axis=-1) if images.ndim == 4 else images
+    rows = np.abs(np.diff(grey, axis=1)).mean(axis=(0, 2))  # rows[i]: between rows i and i + 1
+    columns = np.abs(np.diff(grey, axis=2)).mean(axis=(0, 1))
+    half = min(grey.shape[1], grey.shape[2]) // 2
+    return np.array([np.nan] + [_mean(rows[d - 1], rows[-d], columns[d - 1], columns[-d]) for d in range(1, half)])
+
+
+def frame_strength(images, band: float = 0.125) -> float:
+    """How far the strongest line parallel to the border, 2 to ``band`` x side + 2 pixels in, stands out
+    over the median step further in: 1.1 to 1.2 for real paintings, higher where samples carry a frame.
+    The outermost step is left out: scanned paintings' own border makes it 1.5 times the others.
+
+    Translation augmentation that shifts a constant band in (DiffAugment's zeros) puts an edge 1 to
+    ``band`` x side pixels inside the border of nearly every view the critic gets of a real image; a
+    generator that copies it draws a frame. NaN for images too small to have an inside.
+    """
+    profile = edge_profile(images)
+    reach = int(round(band * min(np.shape(images)[1:3]))) + 2
+    inside = profile[reach + 1 :]
+    if len(inside) < 2:
+        return float("nan")
+    return float(np.max(profile[2 : reach + 1]) / max(float(np.median(inside)), 1e-12))
+
+
 class RunningMoments:
     """Mean and covariance of features that arrive in batches, in bounded memory.
 

@@ -9,7 +9,8 @@ gradient flows back through the transform to its own image.
 Policies (DiffAugment's, for images in [-1, 1]):
 
 - ``color``: brightness (+-0.5), saturation (x0 to x2) and contrast (x0.5 to x1.5);
-- ``translation``: a shift of up to 1/8 of the image each way, zeros (grey) shifted in;
+- ``translation``: a shift of up to 1/8 of the image each way, the border filled by reflection
+  (DiffAugment shifts zeros in: see ``translation``);
 - ``cutout``: a grey square of half the image's side at a random place.
 
 Each image gets each transform with probability ``p`` (1 in DiffAugment);
@@ -57,12 +58,20 @@ def color(images, draws: Draws):
 
 
 def translation(images, draws: Draws):
-    """Shift by whole pixels: gather rows and columns of the zero-padded images at per-image offsets."""
+    """Shift by whole pixels, filling the vacated border by reflection, at per-image offsets.
+
+    DiffAugment fills it with zeros instead: a grey band whose inner edge,
+    1 to 8 pixels from the border at 64 px, is in nearly every view the
+    critic gets of a real painting, and generators learned to draw that edge
+    as a frame (BENCHMARKS.md, "the frame under translation"). Reflected
+    pixels continue the picture, so there is no edge to copy; ADA's
+    integer translation pads the same way.
+    """
     height, width = images.shape[1], images.shape[2]
     pad_y, pad_x = int(height * TRANSLATION_RATIO + 0.5), int(width * TRANSLATION_RATIO + 0.5)
     shift_y = tf.cast(tf.floor(draws.next() * (2 * pad_y + 1)), tf.int32)  # 0..2 pad: -pad..+pad
     shift_x = tf.cast(tf.floor(draws.next() * (2 * pad_x + 1)), tf.int32)
-    padded = tf.pad(images, [[0, 0], [pad_y, pad_y], [pad_x, pad_x], [0, 0]])
+    padded = tf.pad(images, [[0, 0], [pad_y, pad_y], [pad_x, pad_x], [0, 0]], mode="REFLECT")
     rows = tf.range(height)[None, :] + tf.minimum(shift_y, 2 * pad_y)[:, None]
     columns = tf.range(width)[None, :] + tf.minimum(shift_x, 2 * pad_x)[:, None]
     shifted = tf.gather(padded, rows, axis=1, batch_dims=1)

@@ -6,6 +6,7 @@ import pytest
 from evaluation.metrics import (
     class_diversity,
     conditional_accuracy,
+    frame_strength,
     frechet_distance,
     frechet_distance_from_statistics,
     inception_score,
@@ -164,3 +165,25 @@ def test_per_class_frechet_names_the_bad_class(rng):
     fake[labels == 2] += 5.0
     distances = per_class_frechet(fake, labels, real, labels, num_classes=4)
     assert distances[0] < 0.01 and distances[1] < 0.01 and distances[2] > 50 and distances[3] is None
+
+
+def random_walk_images(rng, count, size):
+    """Grey images whose neighbouring pixels differ alike everywhere: no line at any distance from the border."""
+    walk = np.cumsum(rng.normal(size=(count, size, size)), axis=1) + np.cumsum(
+        rng.normal(size=(count, size, size)), axis=2
+    )
+    return (walk / np.abs(walk).max(axis=(1, 2), keepdims=True))[..., None]
+
+
+def test_frame_strength_is_one_without_a_frame_and_finds_one_drawn_inside_the_border(rng):
+    plain = random_walk_images(rng, 200, 64)
+    assert 0.9 < frame_strength(plain) < 1.15
+    framed = plain.copy()
+    for d in (4, -5):  # a light line 4 pixels inside each of the four sides
+        framed[:, d, 4:-4] += 0.5
+        framed[:, 4:-4, d] += 0.5
+    assert frame_strength(framed) > 2.0
+    outermost = plain.copy()
+    outermost[:, 0, :] += 0.5  # a scan's own border: not a frame inside the picture
+    assert frame_strength(outermost) < 1.15
+    assert np.isnan(frame_strength(random_walk_images(rng, 4, 8)))
