@@ -10,7 +10,7 @@
 A checkpoint's tag is ``epoch_NNN`` at an epoch's end and
 ``epoch_NNN_step_SSSSSS`` S steps into epoch NNN (``--checkpoint-every``).
 The state file is written last: a checkpoint is complete when it exists.
-Files being written carry a ``.<name>.partial.<ext>`` name until renamed.
+Files being written carry a ``.<name>.partial.<pid>.<ext>`` name until renamed.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def state_path(checkpoint_dir, position: Position | int) -> Path:
 
 
 def partial_path(final: Path) -> Path:
-    """The name a file has while it is written: hidden, and never mistaken for a complete one."""
-    return final.with_name(f".{final.stem}.partial{final.suffix}")
+    """The name a file has while it is written: hidden, never mistaken for a complete one, and the writer's
+    own, so two processes filling one cache (two runs, or tests side by side) never write into one file."""
+    return final.with_name(f".{final.stem}.partial.{os.getpid()}{final.suffix}")
 
 
 def complete_checkpoints(checkpoint_dir) -> list[Position]:

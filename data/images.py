@@ -104,7 +104,7 @@ def _cache_key(paths, labels, size, channels, resize) -> str:
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         np.save(handle, array)
     os.replace(tmp, path)
@@ -129,7 +129,7 @@ def _write_cache(prefix: Path, decoded: DecodedImages) -> None:
     prefix.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save(prefix.with_suffix(".images.npy"), decoded.images)
     _atomic_save(prefix.with_suffix(".labels.npy"), decoded.labels)
-    tmp = prefix.with_suffix(".json.tmp")
+    tmp = prefix.with_suffix(f".json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"skipped": decoded.skipped, "count": len(decoded.labels)}))
     os.replace(tmp, prefix.with_suffix(".json"))  # written last: marks the cache complete
 

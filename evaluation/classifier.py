@@ -179,7 +179,7 @@ def _write_cached(classifier: RealClassifier, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_network(classifier.model, path)
-        tmp = path.with_name(path.stem + ".json.tmp")
+        tmp = path.with_name(f"{path.stem}.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(classifier.note(), indent=2) + "\n")
         os.replace(tmp, path.with_suffix(".json"))
     except OSError as error:

@@ -124,6 +124,7 @@ def execute_notebook(name, parameters, monkeypatch):
     """Run a notebook top to bottom from notebooks/, as a user would; a failing cell raises."""
     monkeypatch.delenv("PYTHONPATH", raising=False)  # the notebook must find the project itself
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as headless servers and CI set it: once, no figure showed at all
     notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     cell.source += "\n" + "\n".join(f"{key} = {value!r}" for key, value in parameters.items())
