@@ -6,7 +6,7 @@ import math
 import pytest
 
 from base.errors import DataError
-from base.rundir import network_path
+from base.rundir import network_path, state_path
 from bench.creative import build_parser, markdown_table, mode_settings, run_config, trained_run
 
 
@@ -26,6 +26,24 @@ def test_every_mode_learns_styles_from_real_paintings_only_and_differs_only_in_i
     assert (off["creative"], damped["creative"], damped["damping"]) == ("off", "damped", 0.75)
     differing = {key for key in off if off[key] != damped[key]}
     assert differing == {"creative", "damping", "out"}
+
+
+def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused(tmp_path):
+    source = tmp_path / "trunk"
+    checkpoints = source / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    for role in ("generator", "critic"):
+        network_path(checkpoints, role, 4).write_bytes(b"")
+    args = build_parser().parse_args(["--out", str(tmp_path / "modes"), "--init-from", str(source)])
+    with pytest.raises(DataError, match="holds no complete checkpoint"):
+        run_config(args, "off")  # no state file: the checkpoint is not complete
+    state_path(checkpoints, 4).write_bytes(b"")
+    off, can = run_config(args, "off"), run_config(args, "can")
+    assert off["init_from"] == can["init_from"] == [str(source)]
+    assert off["init_weights"]["generator"] == can["init_weights"]["generator"] == str(
+        network_path(checkpoints, "generator", 4).resolve()
+    )
+    assert off["init_weights"]["critic"].endswith(network_path(checkpoints, "critic", 4).name)
 
 
 def test_a_finished_run_is_measured_again_only_when_it_was_trained_the_same_way(tmp_path):
