@@ -40,8 +40,10 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
     state_path(checkpoints, 4).write_bytes(b"")
     off, can = run_config(args, "off"), run_config(args, "can")
     assert off["init_from"] == can["init_from"] == [str(source)]
-    assert off["init_weights"]["generator"] == can["init_weights"]["generator"] == str(
-        network_path(checkpoints, "generator", 4).resolve()
+    assert (
+        off["init_weights"]["generator"]
+        == can["init_weights"]["generator"]
+        == str(network_path(checkpoints, "generator", 4).resolve())
     )
     assert off["init_weights"]["critic"].endswith(network_path(checkpoints, "critic", 4).name)
 
