@@ -287,14 +287,19 @@ def frame_strength(images, band: float = 0.125) -> float:
     Translation augmentation that shifts a constant band in (DiffAugment's zeros) puts an edge 1 to
     ``band`` x side pixels inside the border of nearly every view the critic gets of a real image; a
     generator that copies it draws a frame. Each distance is compared with the inside's steps at the same
-    distance modulo 8, because a generator that doubles its side three times steps more between its 2x2
-    (4x4, 8x8) cells than inside them everywhere, which is no frame. The outermost step is left out:
-    scanned paintings' own border makes it 1.5 times the others. NaN for images too small to have an inside.
+    distance modulo 8 (4 or 2 in images under 32 px), because a generator that doubles its side three
+    times steps more between its 2x2 (4x4, 8x8) cells than inside them everywhere, which is no frame. The
+    outermost step is left out: scanned paintings' own border makes it 1.5 times the others. NaN for
+    images too small to have an inside (12 px or less).
     """
     profile = edge_profile(images)
     reach = int(round(band * min(np.shape(images)[1:3]))) + 2
-    period = max(LATTICE_PERIODS)
     inside = np.arange(reach + 1, len(profile))
+    if len(inside) < 2:
+        return float("nan")
+    period = max(LATTICE_PERIODS)
+    while period > len(inside):  # small images (16 to 28 px): fewer cells' phases, each still found inside
+        period //= 2
     ratios = []
     for d in range(2, reach + 1):
         same_phase = profile[inside[(inside - d) % period == 0]]
