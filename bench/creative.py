@@ -24,7 +24,7 @@ not trained again, so an interrupted bench picks up where it stopped.
   python bench/creative.py --data-dir ../shared/data/wikiart-8k --out runs/creative
   python bench/creative.py --modes off can damped-0.5 --epochs 20 --filters 64
   python bench/creative.py --modes off --epochs 27 --out runs/creative_trunk
-  python bench/creative.py --init-from runs/creative_trunk/off --epochs 8 --out runs/creative_branches
+  python bench/creative.py --init-from runs/creative_trunk/off --epochs 6 --out runs/creative_branches
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class RealReference:
     recall_real: float
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
     real_lattice: float  # lattice_strength of half A: about 1 for real images
-    real_frame: float  # frame_strength of half A: 1.1 to 1.2 for real paintings
+    real_frame: float  # frame_strength of half A: 1.0 to 1.2 for real paintings
     style_entropy_real: float  # the classifier's mean posterior entropy on half A
 
 

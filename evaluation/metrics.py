@@ -203,10 +203,15 @@ def per_class_frechet(features, labels, reference_features, reference_labels, nu
 LATTICE_PERIODS = (2, 4, 8)  # the periods an 8x8 map doubled three times can stamp on a 64 px image
 
 
+def _grey(images) -> np.ndarray:
+    """(N, H, W) float64: the channels' mean of (N, H, W, C) images, or (N, H, W) images as they are."""
+    images = np.asarray(images, dtype=np.float64)
+    return images.mean(axis=-1) if images.ndim == 4 else images
+
+
 def mean_power_spectrum(images) -> np.ndarray:
     """The mean |FFT|^2 of the images in grey, each with its own mean removed (so the DC bin says nothing)."""
-    images = np.asarray(images, dtype=np.float64)
-    grey = images.mean(axis=-1) if images.ndim == 4 else images
+    grey = _grey(images)
     grey = grey - grey.mean(axis=(1, 2), keepdims=True)
     return (np.abs(np.fft.fft2(grey)) ** 2).mean(axis=0)
 
@@ -272,8 +277,7 @@ def edge_profile(images) -> np.ndarray:
     a line parallel to the border at distance d in many images (a frame)
     stands out as a peak at d.
     """
-    images = np.asarray(images, dtype=np.float64)
-    grey = images.mean(axis=-1) if images.ndim == 4 else images
+    grey = _grey(images)
     rows = np.abs(np.diff(grey, axis=1)).mean(axis=(0, 2))  # rows[i]: between rows i and i + 1
     columns = np.abs(np.diff(grey, axis=2)).mean(axis=(0, 1))
     half = min(grey.shape[1], grey.shape[2]) // 2
@@ -300,12 +304,9 @@ def frame_strength(images, band: float = 0.125) -> float:
     period = max(LATTICE_PERIODS)
     while period > len(inside):  # small images (16 to 28 px): fewer cells' phases, each still found inside
         period //= 2
-    ratios = []
-    for d in range(2, reach + 1):
-        same_phase = profile[inside[(inside - d) % period == 0]]
-        if len(same_phase):
-            ratios.append(profile[d] / max(float(np.median(same_phase)), 1e-12))
-    return float(max(ratios)) if ratios else float("nan")
+    ratios = [profile[d] / max(float(np.median(profile[inside[(inside - d) % period == 0]])), 1e-12)
+              for d in range(2, reach + 1)]  # fmt: skip
+    return float(max(ratios))
 
 
 class RunningMoments:
