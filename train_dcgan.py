@@ -12,6 +12,7 @@ Examples:
 
 import argparse
 
+from data import DEFAULT_IMAGE_SIZE
 from models.layout import UPSAMPLINGS
 from training.cli import run_cli
 from training.recipe import Recipe
@@ -64,16 +65,28 @@ def add_dcgan_flags(parser: argparse.ArgumentParser) -> None:
         "--upsampling",
         choices=UPSAMPLINGS,
         help="how the generator doubles its side: 'transposed' 4x4 stride-2 transposed convolutions (the paper's; "
-        "default without --augment); 'nearest' nearest-neighbour doubling and a 3x3 convolution, free of the pixel "
-        "lattice that --augment lets grow (default with --augment)",
+        "default under 64 px without --augment); 'nearest' nearest-neighbour doubling and a 3x3 convolution, free of "
+        "the pixel lattice the transposed kernels stamp at 64 px and that --augment lets grow (default from 64 px "
+        "and with --augment)",
     )
 
 
+NEAREST_FROM_SIZE = 64  # WikiArt at 64 px: transposed lattice 15 and Frechet 10.6x, nearest 2.0 and 5.6x (BENCHMARKS.md)
+
+
 def settle(config: dict) -> dict:
-    """Under --augment the generator doubles by nearest neighbour unless told otherwise: DiffAugment's
-    translation lets a transposed convolution's lattice grow into the blocky tiles of BENCHMARKS.md."""
-    if not config.get("upsampling"):
-        config["upsampling"] = "nearest" if config.get("augment") else "transposed"
+    """From 64 px, or under --augment, the generator doubles by nearest neighbour unless told otherwise.
+
+    At 64 px the paper's four transposed convolutions stamp a lattice of
+    periods 2 to 16 on every sample from the first step, and DiffAugment's
+    translation lets it grow into blocky tiles (BENCHMARKS.md); below 64 px,
+    where every MNIST and CIFAR-10 figure was measured, the paper's network
+    stays the default.
+    """
+    if not config.get("upsampling") and config.get("dataset"):  # a resumed run keeps its own
+        size = config.get("image_size") or DEFAULT_IMAGE_SIZE[config["dataset"]]
+        nearest = config.get("augment") or size >= NEAREST_FROM_SIZE
+        config["upsampling"] = "nearest" if nearest else "transposed"
     return config
 
 

@@ -50,11 +50,14 @@ def test_the_fake_class_loss_follows_creative_unless_given(flags, fake_class_los
 
 @pytest.mark.parametrize(
     ("flags", "upsampling"),
-    [([], "transposed"), (["--augment", "translation"], "nearest"),
-     (["--augment", "translation", "--upsampling", "transposed"], "transposed")],
+    [(["--dataset", "digits"], "transposed"), (["--dataset", "digits", "--augment", "translation"], "nearest"),
+     (["--dataset", "digits", "--augment", "translation", "--upsampling", "transposed"], "transposed"),
+     (["--dataset", "digits", "--image-size", "64"], "nearest"), (["--dataset", "wikiart"], "nearest"),
+     (["--dataset", "folder", "--image-size", "32"], "transposed"),
+     (["--dataset", "wikiart", "--upsampling", "transposed"], "transposed")],
 )  # fmt: skip
-def test_the_dcgan_generator_doubles_by_nearest_neighbour_under_augment_unless_told(flags, upsampling):
-    config, _ = train_dcgan.RECIPE.config(["--dataset", "digits", *flags])
+def test_the_dcgan_generator_doubles_by_nearest_neighbour_from_64_px_or_under_augment_unless_told(flags, upsampling):
+    config, _ = train_dcgan.RECIPE.config(flags)
     assert config["upsampling"] == upsampling
     generator = train_dcgan.RECIPE.build_trainer(config, (28, 28, 1), 10).generator
     transposed = any(layer.name.endswith("_deconv") for layer in generator.layers)
