@@ -71,7 +71,7 @@ def add_dcgan_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-NEAREST_FROM_SIZE = 64  # WikiArt at 64 px: transposed lattice 15 and Frechet 10.6x, nearest 2.0 and 5.6x (BENCHMARKS.md)
+NEAREST_FROM_SIZE = 64  # WikiArt 64 px: transposed lattice 15, Frechet 10.6x; nearest 2.0, 5.6x (BENCHMARKS.md)
 
 
 def settle(config: dict) -> dict:
