@@ -29,8 +29,15 @@ def up_conv(c_in, c_out, kernel, bias=True):
     return nn.ConvTranspose2d(c_in, c_out, kernel, 2, padding, output_padding, bias=bias)
 
 
+def doubling(c_in, c_out, upsampling, bias):
+    """models/dcgan.py's doubling: the paper's 4x4 transposed convolution, or nearest-neighbour and a 3x3 one."""
+    if upsampling == "transposed":
+        return up_conv(c_in, c_out, 4, bias=bias)
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias))
+
+
 class DCGenerator(nn.Module):
-    def __init__(self, size, channels, classes, latent=100, filters=64):
+    def __init__(self, size, channels, classes, latent=100, filters=64, upsampling="transposed"):
         super().__init__()
         self.base, stages = resolution_plan(size)
         self.widths = stage_filters(filters, stages)[::-1]
@@ -41,8 +48,8 @@ class DCGenerator(nn.Module):
         )
         blocks = []
         for c_in, c_out in zip(self.widths, self.widths[1:], strict=False):
-            blocks += [up_conv(c_in, c_out, 4, bias=False), nn.BatchNorm2d(c_out, 1e-3, 0.01), nn.ReLU()]
-        blocks += [up_conv(self.widths[-1], channels, 4), nn.Tanh()]
+            blocks += [doubling(c_in, c_out, upsampling, False), nn.BatchNorm2d(c_out, 1e-3, 0.01), nn.ReLU()]
+        blocks += [doubling(self.widths[-1], channels, upsampling, True), nn.Tanh()]
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, z, condition):
@@ -193,8 +200,10 @@ class Trainer:
             self.g = WGenerator(size, channels, classes, self.latent, filters)
             self.d = WCritic(size, channels, classes, filters)
             betas = (config["beta1"], config["beta2"])
+            own = config["critic_class_weight"]
+            self.critic_class_weight = config["class_weight"] if own is None else own
         else:
-            self.g = DCGenerator(size, channels, classes, self.latent)
+            self.g = DCGenerator(size, channels, classes, self.latent, upsampling=config["upsampling"])
             self.d = DCDiscriminator(size, channels, classes)
             betas = (config["beta1"], config["beta2"])
         self.g.to(memory_format=torch.channels_last)
@@ -243,8 +252,10 @@ class Trainer:
             (grad,) = torch.autograd.grad(score, x_hat, create_graph=True)
             norms = torch.sqrt(grad.float().square().sum((1, 2, 3)) + 1e-12)
             penalty = ((norms - 1) ** 2).mean()
-            class_loss = soft_cross_entropy(condition, real_c) + soft_cross_entropy(condition, fake_c)
-            loss = -wasserstein + self.config["gp_weight"] * penalty + class_loss
+            class_loss = soft_cross_entropy(condition, real_c)
+            if self.config["fake_class_loss"]:
+                class_loss = class_loss + soft_cross_entropy(condition, fake_c)
+            loss = -wasserstein + self.config["gp_weight"] * penalty + self.critic_class_weight * class_loss
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.d_opt.step()
@@ -255,7 +266,7 @@ class Trainer:
         condition = conditions[:, -1]
         with self.amp():
             fake_s, fake_c = self.d(self.g(self.z(condition.shape[0]), condition))
-            loss = -fake_s.float().mean() + soft_cross_entropy(condition, fake_c)
+            loss = -fake_s.float().mean() + self.config["class_weight"] * soft_cross_entropy(condition, fake_c)
         self.generator_update(loss)
 
     def generator_update(self, loss):
@@ -307,6 +318,6 @@ def keras_twin(case, config, image_shape, num_classes):
         return SimpleNamespace(generator=g, critic=d)
     from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 
-    g = build_dcgan_generator(image_shape, num_classes, config["latent_dim"])
+    g = build_dcgan_generator(image_shape, num_classes, config["latent_dim"], upsampling=config["upsampling"])
     d = build_dcgan_discriminator(image_shape, num_classes)
     return SimpleNamespace(generator=g, discriminator=d)

@@ -41,10 +41,12 @@ def test_the_throughput_bench_settles_both_recipes_like_their_scripts():
 
 @pytest.mark.parametrize(
     ("flags", "fake_class_loss"),
-    [([], True), (["--creative", "can"], False), (["--creative", "damped", "--fake-class-loss"], True)],
-)
-def test_the_fake_class_loss_follows_creative_unless_given(flags, fake_class_loss):
-    config, _ = train_wgan_gp.RECIPE.config(["--dataset", "digits", *flags])
+    [(["--dataset", "digits"], True), (["--dataset", "digits", "--creative", "can"], False),
+     (["--dataset", "digits", "--creative", "damped", "--fake-class-loss"], True),
+     (["--dataset", "wikiart"], False), (["--dataset", "wikiart", "--fake-class-loss"], True)],
+)  # fmt: skip
+def test_the_fake_class_loss_follows_the_dataset_and_creative_unless_given(flags, fake_class_loss):
+    config, _ = train_wgan_gp.RECIPE.config(flags)
     assert config["fake_class_loss"] is fake_class_loss
 
 
@@ -87,3 +89,13 @@ def test_the_quality_bench_trains_in_float32_when_told_off(tmp_path):
     told = bench_config(build_parser().parse_args([*where, "--mixed-precision", "off"]), training_script("wgan-gp"))
     assert budget["mixed_precision"] == "bfloat16" and told["mixed_precision"] is None
     assert {key for key in budget if budget[key] != told[key]} == {"mixed_precision"}
+
+
+def test_the_wikiart_wgan_gp_bench_trains_the_64_filter_row_and_takes_the_fake_class_loss_when_told(tmp_path):
+    from bench.quality import bench_config, build_parser, training_script
+
+    where = ["--dataset", "wikiart", "--model", "wgan-gp", "--data-dir", str(tmp_path), "--out", str(tmp_path)]
+    budget = bench_config(build_parser().parse_args(where), training_script("wgan-gp"))
+    told = bench_config(build_parser().parse_args([*where, "--fake-class-loss"]), training_script("wgan-gp"))
+    assert (budget["filters"], budget["epochs"], budget["fake_class_loss"]) == (64, 30, False)
+    assert {key for key in budget if budget[key] != told[key]} == {"fake_class_loss"} and told["fake_class_loss"]

@@ -114,7 +114,7 @@ def test_throughput_cases_train_what_the_script_would():
 
     for name in ("wgan-64", "wgan-64-torch", "wgan-64-bf16"):
         config, _, _ = paper_config(CASES[name])
-        assert config["fake_class_loss"] is True, name  # settled by the recipe, as train_wgan_gp.py does
+        assert config["fake_class_loss"] is False, name  # WikiArt's, settled by the recipe as train_wgan_gp.py does
         assert config["n_critic"] == 5 and config["batch_size"] == 32, name
 
 
@@ -145,3 +145,23 @@ def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(
         score, logits = twin_d(image)
     assert tuple(image.shape) == (batch, 3, size, size) and generator.output_shape == (None, size, size, 3)
     assert tuple(score.shape) == (batch, 1) and tuple(logits.shape) == (batch, classes)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed (bench-only dependency)")
+@pytest.mark.parametrize("upsampling", ["transposed", "nearest"])
+def test_torch_twin_of_the_dcgan_generator_doubles_as_the_keras_one(upsampling):
+    """From 64 px the DC-GAN doubles by nearest neighbour: the twin must train the same network."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from bench.torch_reference import DCGenerator, keras_twin
+
+    shape, classes, latent, batch = (32, 32, 3), 4, 8, 2
+    config = {"latent_dim": latent, "upsampling": upsampling}
+    generator = keras_twin(SimpleNamespace(model="dcgan"), config, shape, classes).generator
+    twin = DCGenerator(32, 3, classes, latent, upsampling=upsampling)
+    assert sum(p.numel() for p in twin.parameters()) == trainable_parameters(generator)
+    with torch.no_grad():
+        image = twin.eval()(torch.randn(batch, latent), torch.eye(classes)[:batch])
+    assert tuple(image.shape) == (batch, 3, 32, 32) and generator.output_shape == (None, 32, 32, 3)
