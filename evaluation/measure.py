@@ -27,8 +27,10 @@ from evaluation.metrics import (
     frame_strength,
     frechet_distance,
     kernel_distance,
+    lattice_power,
     lattice_strength,
     mean_entropy,
+    mean_power_spectrum,
     mixing_scores,
     per_class_frechet,
     precision_recall,
@@ -55,6 +57,8 @@ FIGURES = (
     "recall_real",
     "lattice",
     "lattice_real",
+    "lattice_power",
+    "lattice_power_real",
     "frame",
     "frame_real",
     "style_entropy",
@@ -80,6 +84,8 @@ class RealReference:
     recall_real: float
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
     real_lattice: float  # lattice_strength of half A: about 1 for real images
+    real_spectrum: np.ndarray  # mean_power_spectrum of half A: what lattice_power compares with
+    real_lattice_power: float  # lattice_power of half B against half A: the floor
     real_frame: float  # frame_strength of half A: 1.0 to 1.2 for real paintings
     style_entropy_real: float  # the classifier's mean posterior entropy on half A
 
@@ -117,7 +123,9 @@ def real_reference(
         raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
     images_a = to_model_range(np.asarray(images_a))
     features_a, probabilities_a = classifier.predict(images_a)
-    features_b, _ = classifier.predict(to_model_range(np.asarray(images_b)))
+    images_b = to_model_range(np.asarray(images_b))
+    features_b, _ = classifier.predict(images_b)
+    real_spectrum = mean_power_spectrum(images_a)
     requested = np.asarray(labels_b, dtype=np.int64)
     labels_a = np.asarray(labels_a, dtype=np.int64)
     precision_real, recall_real = precision_recall(features_a, features_b, NEIGHBOURS)
@@ -134,6 +142,8 @@ def real_reference(
         recall_real=recall_real,
         per_class_frechet_floor=per_class_frechet(features_b, requested, features_a, labels_a, data.num_classes),
         real_lattice=lattice_strength(images_a),
+        real_spectrum=real_spectrum,
+        real_lattice_power=lattice_power(images_b, real_spectrum),
         real_frame=frame_strength(images_a, TRANSLATION_RATIO),
         style_entropy_real=mean_entropy(probabilities_a),
     )
@@ -197,6 +207,8 @@ def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measu
         "recall_real": reference.recall_real,
         "lattice": lattice_strength(samples),
         "lattice_real": reference.real_lattice,
+        "lattice_power": lattice_power(samples, reference.real_spectrum),
+        "lattice_power_real": reference.real_lattice_power,
         "frame": frame_strength(samples, TRANSLATION_RATIO),
         "frame_real": reference.real_frame,
         "style_entropy": mean_entropy(probabilities),

@@ -18,6 +18,7 @@ ROWS = (
     ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
     ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
     ("pixel lattice (spectral peak)", "lattice", "lattice_real", "about 1 without a lattice; real images"),
+    ("lattice power against real", "lattice_power", "lattice_power_real", "about 1: no more than paintings have"),
     ("frame inside the border", "frame", "frame_real", "about 1 without a frame; real images"),
     ("class entropy (classifier)", "style_entropy", "style_entropy_real", "real images'; ln K = {ln_k} is no class"),
 )

@@ -31,6 +31,8 @@ EVAL_COLUMNS = [
     "eval_recall_real",
     "eval_lattice",
     "eval_lattice_real",
+    "eval_lattice_power",
+    "eval_lattice_power_real",
     "eval_frame",
     "eval_frame_real",
     "eval_style_entropy",
