@@ -1,0 +1,125 @@
+"""A seeded short run of each script trains the same weights as the recorded one.
+
+The digest of every array a run leaves (the networks' .h5 weights and the
+state file's optimizer slots and weight average) was recorded from the code
+as it stood before the settings and recipes moved into the library
+(``tests/data/seeded_runs.json``). A refactoring that changes a default, a
+seed stream, the order in which layers draw their initial weights, a loss
+term or a learning-rate schedule changes the optimizers' slots (Adam's first
+and second moments are the gradients themselves), so it fails here.
+Tolerances allow for CPUs that sum in another order, not for another
+computation.
+
+To record again after a change of behaviour that is meant:
+``ARTGAN_RECORD_DIGESTS=1 python -m pytest tests/test_seeded_runs.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from tests.conftest import tiny_digits
+
+DIGESTS = Path(__file__).parent / "data" / "seeded_runs.json"
+RECORDING = os.environ.get("ARTGAN_RECORD_DIGESTS") == "1"
+
+RUNS = {
+    "dcgan": ("train_dcgan", ["--epochs", "1"]),
+    "dcgan_options": (
+        "train_dcgan",
+        ["--epochs", "1", "--augment", "color,translation", "--augment-p", "ada", "--mix-fraction", "0.25",
+         "--lr-decay", "linear", "--class-weight", "2"],
+    ),
+    "wgan_gp": ("train_wgan_gp", ["--epochs", "1", "--filters", "8"]),
+    "wgan_gp_art": (
+        "train_wgan_gp",
+        ["--epochs", "1", "--filters", "8", "--creative", "damped", "--damping", "0.3", "--conditioning", "global",
+         "--mix-fraction", "0.5", "--augment", "translation", "--augment-p", "0.5", "--lr-decay", "linear"],
+    ),
+    "critic_pretraining": ("pretrain_critic", ["--epochs", "1", "--filters", "8", "--adversarial"]),
+}  # fmt: skip
+
+
+def array_digest(values) -> list[float]:
+    """``[count, sum, sum of squares]`` in float64."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    return [float(values.size), float(values.sum()), float(np.square(values).sum())]
+
+
+def h5_digest(path: Path) -> dict:
+    found = {}
+
+    def visit(name, item):
+        if isinstance(item, h5py.Dataset) and item.dtype.kind == "f":
+            found[name] = array_digest(item[()])
+
+    with h5py.File(path, "r") as handle:
+        handle.visititems(visit)
+    return found
+
+
+def log_digest(path: Path) -> dict:
+    """The losses and accuracies of each epoch's row, each as a one-value array."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {f"{row['epoch']}/{key}": array_digest([float(value)]) for row in rows for key, value in row.items()
+            if key not in ("epoch", "seconds") and value not in ("", "nan")}  # fmt: skip
+
+
+def run_digest(out: Path) -> dict:
+    """Every float array a run's files hold, by file and array name, and every figure of its log.csv."""
+    digest = {}
+    for path in sorted(out.rglob("*")):
+        if path.name == "log.csv":
+            digest["log.csv"] = log_digest(path)
+        elif path.suffix == ".h5":
+            digest[path.relative_to(out).as_posix()] = h5_digest(path)
+        elif path.suffix == ".npz":
+            with np.load(path) as state:
+                digest[path.relative_to(out).as_posix()] = {
+                    key: array_digest(state[key]) for key in sorted(state.files) if state[key].dtype.kind == "f"
+                }
+    return digest
+
+
+def train(name: str, out: Path) -> Path:
+    import importlib
+
+    script, flags = RUNS[name]
+    importlib.import_module(script).main([*tiny_digits(steps=3), *flags, "--out", str(out)])
+    return out
+
+
+def close(got: list[float], want: list[float]) -> bool:
+    """Counts equal; sums within 1e-3 of their size, plus 1e-4 of the array's norm for sums that cancel."""
+    count, total, squares = got
+    norm = np.sqrt(want[2])
+    return (
+        count == want[0]
+        and abs(total - want[1]) <= 1e-3 * abs(want[1]) + 1e-4 * norm + 1e-12
+        and abs(squares - want[2]) <= 1e-3 * want[2] + 1e-12
+    )
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_seeded_run_trains_the_recorded_weights(name, tmp_path):
+    digest = run_digest(train(name, tmp_path / name))
+    if RECORDING:
+        recorded = json.loads(DIGESTS.read_text()) if DIGESTS.is_file() else {}
+        recorded[name] = digest
+        DIGESTS.parent.mkdir(exist_ok=True)
+        DIGESTS.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+        pytest.skip(f"recorded {name}")
+    want = json.loads(DIGESTS.read_text())[name]
+    assert sorted(digest) == sorted(want)
+    for file, arrays in want.items():
+        assert sorted(digest[file]) == sorted(arrays), file
+        differ = [key for key, value in arrays.items() if not close(digest[file][key], value)]
+        assert not differ, f"{file}: {differ[:5]} of {len(arrays)} arrays differ"
