@@ -21,7 +21,7 @@ Examples:
 import argparse
 import os
 
-from data import DATASETS, RESIZE_MODES
+from base.choices import DATASETS, RESIZE_MODES
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
 from training.cli import OneLineErrorParser, add_inception_flags, check_inception_flags, positive_int, run_cli
 

@@ -19,7 +19,7 @@ Examples:
 import argparse
 import os
 
-from data import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
+from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
 from training.cli import OneLineErrorParser, check_inception_flags, positive_int, run_cli
 
 SPLITS = ("train", "val")

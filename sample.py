@@ -95,7 +95,7 @@ def parse_args(argv) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     import sampling  # TensorFlow loads with the generator, after the flags are checked
-    from base.errors import DataError
+    from base.errors import UserError
 
     checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])
     generator = sampling.load_generator(checkpoint)
@@ -111,7 +111,7 @@ def main(argv=None):
     try:
         path = grid.save(args["out"])
     except OSError as error:
-        raise DataError(f"cannot write {args['out']}: {error.strerror or error}") from None
+        raise UserError(f"cannot write {args['out']}: {error.strerror or error}") from None
     rows, cols = grid.images.shape[:2]
     print(f"wrote {path}: {args['grid']} grid of {rows} x {cols} images from {checkpoint.name} (seed {seed})")
 

@@ -12,8 +12,7 @@ Examples:
 
 import argparse
 
-from data import DEFAULT_IMAGE_SIZE
-from models.layout import UPSAMPLINGS
+from base.choices import DEFAULT_IMAGE_SIZE, UPSAMPLINGS
 from training.cli import run_cli
 from training.recipe import Recipe
 

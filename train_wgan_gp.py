@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 
-from base.errors import DataError
+from base.errors import UserError
 from training.cli import (
     positive_float,
     positive_int,
@@ -173,11 +173,11 @@ def settle(config: dict) -> dict:
     """
     config["fake_class_loss"] = fake_class_loss(config)
     if config.get("critic_weights") and not os.path.isfile(config["critic_weights"]):
-        raise DataError(f"--critic-weights {config['critic_weights']} is not a file")
+        raise UserError(f"--critic-weights {config['critic_weights']} is not a file")
     if config.get("critic_weights") and config.get("init_from"):
-        raise DataError("--critic-weights and --init-from both set the critic's weights: choose one")
+        raise UserError("--critic-weights and --init-from both set the critic's weights: choose one")
     if config.get("augment_p") == "ada":
-        raise DataError(
+        raise UserError(
             "--augment-p ada is for train_dcgan.py: its heuristic reads the sign of a logistic discriminator's "
             "output, and a critic's scores have no fixed sign; give a fixed --augment-p"
         )

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from base.errors import DataError
+from base.errors import UserError
 from base.rundir import partial_path
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def save_network(model, path: Path) -> None:
 
 def load_network(path) -> keras.Model:
     if not Path(path).is_file():
-        raise DataError(f"no such checkpoint file: {path}")
+        raise UserError(f"no such checkpoint file: {path}")
     import keras  # here, not at import: viewers check their flags before TensorFlow loads
 
     try:
@@ -53,7 +53,7 @@ def load_network(path) -> keras.Model:
             return keras.models.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - h5py, Keras and the OS raise many types for a file that is no model
         reason = str(error).strip().split(". ")[0].splitlines()[0][:120] if str(error).strip() else type(error).__name__
-        raise DataError(f"{path} is not a loadable Keras .h5 model ({reason})") from None
+        raise UserError(f"{path} is not a loadable Keras .h5 model ({reason})") from None
 
 
 def load_generator(path) -> keras.Model:
@@ -61,12 +61,12 @@ def load_generator(path) -> keras.Model:
     model = load_network(path)
     names = tuple(tensor.name for tensor in model.inputs)
     if names != GENERATOR_INPUTS or len(model.outputs) != 1 or len(model.outputs[0].shape) != 4:
-        raise DataError(
+        raise UserError(
             f"{path} is not a generator: it takes {len(names)} input(s) ({', '.join(names)}) and gives "
             f"{len(model.outputs)} output(s); a generator takes z and condition and gives an image "
             "(use a generator_epoch_NNN.h5 file)"
         )
     height, width = model.outputs[0].shape[1:3]
     if height != width:
-        raise DataError(f"{path} makes {height}x{width} images; only square images are supported")
+        raise UserError(f"{path} makes {height}x{width} images; only square images are supported")
     return model

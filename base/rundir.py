@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from base.errors import DataError
+from base.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ class RunDirectory:
         """The generator .h5 of the last complete checkpoint: its weight average unless ``raw``."""
         positions = complete_checkpoints(self.checkpoints)
         if not positions:
-            raise DataError(f"{self.checkpoints} holds no complete checkpoint yet")
+            raise UserError(f"{self.checkpoints} holds no complete checkpoint yet")
         return choose_generator(network_path(self.checkpoints, "generator", positions[-1]), raw)
 
 
@@ -196,7 +196,7 @@ def newest_run(runs_dir="runs") -> Path:
     """The run directory under ``runs_dir`` written to last: the one a user has just trained."""
     runs = [config.parent for config in Path(runs_dir).glob("*/config.json")]
     if not runs:
-        raise DataError(f"no run directories (folders with a config.json) under {runs_dir}; train one first")
+        raise UserError(f"no run directories (folders with a config.json) under {runs_dir}; train one first")
 
     def last_write(run: Path) -> float:
         return max(path.stat().st_mtime for path in (run / "config.json", run / "log.csv") if path.exists())

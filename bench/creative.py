@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from base.errors import DataError  # noqa: E402
+from base.errors import UserError  # noqa: E402
 from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
 
 MODES = ("off", "can", "damped-0.25", "damped-0.5", "damped-0.75")
@@ -60,7 +60,7 @@ def mode_settings(mode: str) -> dict:
     except ValueError:
         damping = -1.0
     if name != "damped" or not 0.0 <= damping <= 1.0:
-        raise DataError(f"unknown mode {mode!r}: use off, can or damped-ALPHA with ALPHA in [0, 1]")
+        raise UserError(f"unknown mode {mode!r}: use off, can or damped-ALPHA with ALPHA in [0, 1]")
     return {"creative": "damped", "damping": damping}
 
 
@@ -189,7 +189,7 @@ def main(argv=None):
     data = load_images("wikiart", args.data_dir, args.image_size, cache_dir=cache_dir, progress=False)
     validation = validation_images("wikiart", args.data_dir, args.image_size, data.class_names, cache_dir=cache_dir)
     if validation is None:
-        raise DataError(f"{args.data_dir} has no style_train.csv and style_val.csv: the judges need the val split")
+        raise UserError(f"{args.data_dir} has no style_train.csv and style_val.csv: the judges need the val split")
     results, generators = {}, {}
     for mode, config in configs.items():
         run = trained_run(config)

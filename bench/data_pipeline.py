@@ -100,14 +100,14 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from data import DataError
+    from base.errors import UserError
     from train_dcgan import RECIPE
 
     rows = []
     for dataset in args.datasets:
         folder = Path(args.data_root) / DATASETS[dataset]
         if not folder.is_dir():
-            raise DataError(f"{folder} is absent; pass --data-root (the folder that holds {DATASETS[dataset]}/)")
+            raise UserError(f"{folder} is absent; pass --data-root (the folder that holds {DATASETS[dataset]}/)")
         batch_size = RECIPE.defaults(dataset)["batch_size"]
         rates = loader_rates(dataset, str(folder), batch_size, args.epochs)
         shape = rates["image_shape"]

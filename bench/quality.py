@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.layout import UPSAMPLINGS  # noqa: E402
+from base.choices import UPSAMPLINGS  # noqa: E402
 from training.cli import (  # noqa: E402
     OneLineErrorParser,
     add_augment_flags,

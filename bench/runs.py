@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from base.errors import DataError
+from base.errors import UserError
 
 
 def trained_run(config: dict, recipe, script: str, same_settings) -> Path:
@@ -25,7 +25,7 @@ def trained_run(config: dict, recipe, script: str, same_settings) -> Path:
         for key in same_settings:
             was = stored.get(key, COMMON_DEFAULTS.get(key))  # runs from before a flag have no entry for it
             if was != config.get(key):
-                raise DataError(f"{root} was trained with {key}={was!r}, not {config.get(key)!r}")
+                raise UserError(f"{root} was trained with {key}={was!r}, not {config.get(key)!r}")
         print(f"{root.name}: measuring the run already there")
         return root
     print(f"{root.name}: training {config['epochs']} epochs", flush=True)

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from base.errors import DataError  # noqa: E402
+from base.errors import UserError  # noqa: E402
 from training.cli import OneLineErrorParser, non_negative_int, positive_int, run_cli  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -80,7 +80,7 @@ def collection_folder(source: Path, styles, target: Path) -> Path:
     index = {line.split()[1]: line.split()[0] for line in (source / "style_class.txt").read_text().split("\n") if line}
     missing = [style for style in styles if not (source / style).is_dir()]
     if missing:
-        raise DataError(f"{source} has no folder for {', '.join(missing)}")
+        raise UserError(f"{source} has no folder for {', '.join(missing)}")
     target.mkdir(parents=True, exist_ok=True)
     for style in styles:
         link = target / style

@@ -13,21 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from base.errors import DataError
+from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
+from base.errors import UserError
 from data import arrays, files
-from data.images import RESIZE_MODES, decode_files, report_skipped
+from data.images import decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("mnist", "cifar10", "wikiart", "folder", "digits")
-DEFAULT_IMAGE_SIZE = {"mnist": 28, "cifar10": 32, "wikiart": 64, "folder": 64, "digits": 32}
 DEFAULT_CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3, "folder": 3, "digits": 1}
 
 __all__ = [
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
-    "DataError",
     "LabelledImages",
     "RESIZE_MODES",
     "evaluation_dataset",
@@ -100,7 +98,7 @@ def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progr
     decoded = decode_files(index.paths, index.labels, size, channels, resize, cache_dir, progress=progress)
     report_skipped(decoded.skipped)
     if len(decoded.labels) == 0:
-        raise DataError(f"none of the {len(index.paths)} image files could be decoded")
+        raise UserError(f"none of the {len(index.paths)} image files could be decoded")
     counts = Counter(index.class_names[label] for label in decoded.labels.tolist())
     kept = files.keep_classes_with_images(index.class_names, counts, "after skipping unreadable files")
     position = {name: new for new, name in enumerate(kept)}
@@ -120,12 +118,12 @@ def load_images(
 ) -> LabelledImages:
     """Read a dataset into uint8 arrays with contiguous labels and ordered class names."""
     if dataset not in DATASETS:
-        raise DataError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+        raise UserError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     size = image_size or DEFAULT_IMAGE_SIZE[dataset]
     if size < 8:
-        raise DataError(f"--image-size {size} is too small; use 8 or more")
+        raise UserError(f"--image-size {size} is too small; use 8 or more")
     if top_styles is not None and dataset != "wikiart":
-        raise DataError("--top-styles applies to --dataset wikiart only")
+        raise UserError("--top-styles applies to --dataset wikiart only")
     if dataset == "wikiart":
         index = files.index_wikiart(data_dir, split, top_styles)
         data = _load_files(index, size, 3, resize, cache_dir, progress)
@@ -172,7 +170,7 @@ def validation_images(dataset, data_dir, image_size, class_names, resize="squash
     position = {name: index for index, name in enumerate(class_names)}
     missing = [name for name in class_names if name not in data.class_names]
     if missing:
-        raise DataError(f"style_val.csv has no usable paintings of {', '.join(missing)}")
+        raise UserError(f"style_val.csv has no usable paintings of {', '.join(missing)}")
     renumber = np.array([position.get(name, -1) for name in data.class_names], dtype=np.int64)[data.labels]
     kept = renumber >= 0
     return LabelledImages(np.asarray(data.images)[kept], renumber[kept], list(class_names))

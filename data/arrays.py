@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from base.errors import DataError
+from base.errors import UserError
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 CIFAR10_CLASSES = [
@@ -47,17 +47,17 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     with _open_maybe_gzip(path) as handle:
         raw = handle.read()
     if len(raw) < 8:
-        raise DataError(f"{path} is too short to be an idx file")
+        raise UserError(f"{path} is too short to be an idx file")
     magic = int.from_bytes(raw[0:4], "big")
     if magic != expected_magic:
-        raise DataError(f"{path} has idx magic number {magic}, expected {expected_magic}")
+        raise UserError(f"{path} has idx magic number {magic}, expected {expected_magic}")
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     offset = 4 + 4 * ndim
     expected = int(np.prod(dims))
     data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     if data.size != expected:
-        raise DataError(f"{path} holds {data.size} values, its header promises {expected}")
+        raise UserError(f"{path} holds {data.size} values, its header promises {expected}")
     return data.reshape(dims)
 
 
@@ -69,7 +69,7 @@ def _read_mnist_pair(root: Path, prefix: str):
     images = read_idx(images_path, IDX_IMAGE_MAGIC)
     labels = read_idx(labels_path, IDX_LABEL_MAGIC)
     if len(images) != len(labels):
-        raise DataError(f"MNIST {prefix} files disagree: {len(images)} images but {len(labels)} labels")
+        raise UserError(f"MNIST {prefix} files disagree: {len(images)} images but {len(labels)} labels")
     return images[..., None], labels.astype(np.int64)
 
 
@@ -88,7 +88,7 @@ def load_mnist(data_dir: str | None):
         return images, labels, MNIST_CLASSES, None
     test = _read_mnist_pair(root, "t10k")
     if test is None:
-        raise DataError(
+        raise UserError(
             f"no MNIST idx files in {root}: expected train-images-idx3-ubyte[.gz] and "
             "train-labels-idx1-ubyte[.gz] (or the t10k-* pair)"
         )
@@ -120,7 +120,7 @@ def load_cifar10(data_dir: str | None):
     train_files = [root / f"data_batch_{i}" for i in range(1, 6) if (root / f"data_batch_{i}").is_file()]
     files = train_files or ([root / "test_batch"] if (root / "test_batch").is_file() else [])
     if not files:
-        raise DataError(
+        raise UserError(
             f"no CIFAR-10 batches in {root}: expected data_batch_1..5 or test_batch "
             "(the cifar-10-batches-py folder of the python release)"
         )
@@ -148,7 +148,7 @@ def _keras_download(name: str):
     try:
         (x_train, y_train), _ = loader.load_data()
     except Exception as exc:  # noqa: BLE001 - any download failure means the same to the user
-        raise DataError(
+        raise UserError(
             f"could not load {name} with Keras's downloader ({type(exc).__name__}); "
             f"when offline, pass --data-dir with the local {name} files"
         ) from exc

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from base.errors import DataError
+from base.errors import UserError
 from data.images import is_image_file
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,10 @@ def require_dir(data_dir: str | None, dataset: str) -> Path:
     if not data_dir and dataset == "wikiart":
         return wikiart_without_data_dir()
     if not data_dir:
-        raise DataError(f"--data-dir is required for --dataset {dataset}")
+        raise UserError(f"--data-dir is required for --dataset {dataset}")
     root = Path(data_dir)
     if not root.is_dir():
-        raise DataError(f"--data-dir {data_dir} is not a directory")
+        raise UserError(f"--data-dir {data_dir} is not a directory")
     return root
 
 
@@ -63,7 +63,7 @@ def wikiart_without_data_dir() -> Path:
     if root.is_dir() and any(not entry.name.startswith(".") for entry in os.scandir(root)):
         log.info("--dataset wikiart without --data-dir: reading %s", root)
         return root
-    raise DataError(f"--dataset wikiart: no --data-dir given and nothing in {root} (KERAS_HOME/datasets/wikiart)\n"
+    raise UserError(f"--dataset wikiart: no --data-dir given and nothing in {root} (KERAS_HOME/datasets/wikiart)\n"
                     f"{WIKIART_SOURCE}")  # fmt: skip
 
 
@@ -77,7 +77,7 @@ def keep_classes_with_images(order: list[str], counts: Counter, where, kind: str
     empty = [name for name in order if counts[name] == 0]
     if len(kept) < 2:
         listed = f" (empty: {', '.join(empty)})" if empty else ""
-        raise DataError(f"{where}: {counted(len(kept), kind)} with images; a conditional GAN needs 2 or more{listed}")
+        raise UserError(f"{where}: {counted(len(kept), kind)} with images; a conditional GAN needs 2 or more{listed}")
     if empty:
         log.warning("%s: skipped %s with no images (%s); training on %s",
                     where, counted(len(empty), kind), ", ".join(empty), counted(len(kept), kind))  # fmt: skip
@@ -96,7 +96,7 @@ def read_class_list(path: Path) -> dict[int, str]:
         if not parts:
             continue
         if len(parts) != 2 or not parts[0].isdigit():
-            raise DataError(f"{path}:{number}: expected '<index> <Name>', got {line.strip()!r}")
+            raise UserError(f"{path}:{number}: expected '<index> <Name>', got {line.strip()!r}")
         names[int(parts[0])] = parts[1]
     return names
 
@@ -174,7 +174,7 @@ def labelled_index(root: Path, items, order: list[str], notes=None) -> FileIndex
 def keep_top_classes(labels_by_name: list[str], k: int, order: list[str]) -> list[str]:
     """The k most frequent class names (ties broken by ``order``), returned in ``order``."""
     if k > len(order):
-        raise DataError(f"--top-styles {k} is larger than the {len(order)} styles present")
+        raise UserError(f"--top-styles {k} is larger than the {len(order)} styles present")
     counts = Counter(labels_by_name)
     ranked = sorted(order, key=lambda name: (-counts[name], order.index(name)))
     kept = set(ranked[:k])
@@ -190,7 +190,7 @@ def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | 
     """
     root = require_dir(data_dir, "wikiart")
     if split not in WIKIART_SPLITS:
-        raise DataError(f"unknown wikiart split {split!r}; choose one of {', '.join(WIKIART_SPLITS)}")
+        raise UserError(f"unknown wikiart split {split!r}; choose one of {', '.join(WIKIART_SPLITS)}")
     class_file = root / "style_class.txt"
     known = read_class_list(class_file) if class_file.is_file() else None
     rows, notes = _csv_rows(root, split, set(known) if known else None)
@@ -206,7 +206,7 @@ def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | 
         order = sorted(first_label, key=lambda style: (first_label[style], style)) + unseen
         items = [(relative, _style_of(relative)) for relative, _ in rows]
     if not items:
-        raise DataError(f"no usable images found in {root} (checked the style folders and split CSVs)")
+        raise UserError(f"no usable images found in {root} (checked the style folders and split CSVs)")
     order = keep_classes_with_images(order, Counter(style for _, style in items), root, "style")
     if top_styles is not None:
         order = keep_top_classes([style for _, style in items], top_styles, order)
@@ -224,10 +224,10 @@ def index_folder(data_dir: str | None) -> FileIndex:
         order = [line.strip() for line in class_file.read_text(encoding="utf-8").splitlines() if line.strip()]
         unknown = [name for name in order if name not in folders]
         if unknown:
-            raise DataError(f"{class_file} names folders that do not exist: {', '.join(unknown)}")
+            raise UserError(f"{class_file} names folders that do not exist: {', '.join(unknown)}")
     else:
         order = folders
     if not order:
-        raise DataError(f"no class folders in {root}: expected <class>/<image> subfolders")
+        raise UserError(f"no class folders in {root}: expected <class>/<image> subfolders")
     order = keep_classes_with_images(order, Counter(name for _, name in scanned), root)
     return labelled_index(root, scanned, order)

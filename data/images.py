@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from base.errors import DataError
+from base.choices import RESIZE_MODES
+from base.errors import UserError
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-RESIZE_MODES = ("squash", "crop")
 CACHE_VERSION = 1
 
 
@@ -137,7 +137,7 @@ def _write_cache(prefix: Path, decoded: DecodedImages) -> None:
 def decode_files(paths, labels, size, channels, resize, cache_dir=None, workers=None, progress=True):
     """Decode ``paths`` in parallel threads (Pillow releases the GIL), cached on disk."""
     if resize not in RESIZE_MODES:
-        raise DataError(f"unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}")
+        raise UserError(f"unknown resize mode {resize!r}; choose one of {', '.join(RESIZE_MODES)}")
     paths = [str(p) for p in paths]
     labels = np.asarray(labels, dtype=np.int64)
     prefix = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from base.errors import DataError
+from base.errors import UserError
 from base.streams import stream_key
 
 
@@ -17,7 +17,7 @@ def steps_per_epoch(num_images: int, batch_size: int, cap: int | None = None) ->
     """Full batches per epoch (the last partial batch is dropped: BatchNorm dislikes tiny ones)."""
     steps = num_images // batch_size
     if steps == 0:
-        raise DataError(
+        raise UserError(
             f"the dataset has {num_images} images, fewer than one batch of {batch_size}; "
             "lower --batch-size or add images"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from base.errors import DataError
+from base.errors import UserError
 from evaluation.classifier import load_or_train_classifier
 from evaluation.inception import inception_part, prepare_inception
 from evaluation.measure import generator_sampler, measure, real_reference
@@ -22,14 +22,14 @@ def check_fits(generator, data, dataset: str, path) -> None:
     """The generator must draw images of the data's shape for the data's number of classes."""
     made = generator_image_shape(generator)
     if made != data.image_shape:
-        raise DataError(
+        raise UserError(
             f"{path} makes {'x'.join(map(str, made))} images but {dataset} images are "
             f"{'x'.join(map(str, data.image_shape))}: is it a checkpoint of another dataset?"
         )
     classes = int(generator.inputs[1].shape[1])
     if classes != data.num_classes:
         hint = " (for wikiart, pass the run's --top-styles)" if dataset == "wikiart" else ""
-        raise DataError(
+        raise UserError(
             f"{path} takes conditions for {classes} classes but {dataset} has {data.num_classes}{hint}: "
             "is it a checkpoint of another dataset?"
         )

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from base.errors import DataError, first_line
+from base.errors import UserError, first_line
 from data.files import keras_home
 from evaluation.metrics import (
     RunningMoments,
@@ -104,7 +104,7 @@ def find_weights(explicit: str | None = None) -> Path | None:
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise DataError(f"--inception-weights {explicit} is not a file")
+            raise UserError(f"--inception-weights {explicit} is not a file")
         return path
     return next((path for path in cached_candidates() if path.is_file()), None)
 
@@ -134,7 +134,7 @@ def identify(path: Path) -> str:
 
 
 def load_network(path: Path) -> FeatureNetwork:
-    """The network in ``path``, or a one-line DataError that says what the file is instead."""
+    """The network in ``path``, or a one-line UserError that says what the file is instead."""
     kind = identify(path)
     if kind == "torch":
         return port_network(path)
@@ -165,8 +165,8 @@ def port_network(path: Path) -> FeatureNetwork:
     try:
         with float32_policy():
             model = build_port(state)
-    except DataError as error:
-        raise DataError(f"--inception-weights {path}: {error}") from None
+    except UserError as error:
+        raise UserError(f"--inception-weights {path}: {error}") from None
 
     @tf.function(reduce_retracing=True)
     def forward(pixels):
@@ -234,7 +234,7 @@ def keras_network(path: Path) -> FeatureNetwork:
         except Exception as caught:  # noqa: BLE001 - any failure means "not this layout"
             error = caught
     else:
-        raise DataError(f"cannot load InceptionV3 weights from {path}: {first_line(error)}") from None
+        raise UserError(f"cannot load InceptionV3 weights from {path}: {first_line(error)}") from None
 
     return keras_feature_network(model, has_top, path)
 
@@ -386,7 +386,7 @@ def prepare_inception(inception_weights: str | None, fid_stats: str | None) -> I
     weights = find_weights(inception_weights)
     if weights is None:
         if fid_stats:
-            raise DataError("--fid-stats needs --inception-weights, the network its statistics were computed with")
+            raise UserError("--fid-stats needs --inception-weights, the network its statistics were computed with")
         return InceptionSetup(None)
     network = load_network(weights)
     statistics = read_statistics(fid_stats, network.feature_dim, network.family) if fid_stats else None

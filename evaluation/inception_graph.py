@@ -19,7 +19,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
-from base.errors import DataError, first_line
+from base.errors import UserError, first_line
 
 GRAPH_MEMBER = "classify_image_graph_def.pb"  # inside inception-2015-12-05.tgz
 INPUT = "ExpandDims:0"  # float32 (1, height, width, 3) in 0-255, before the graph's resize
@@ -35,10 +35,10 @@ def read_graph_bytes(path: Path, archive: bool) -> bytes:
         with tarfile.open(path, "r:*") as tar:
             members = [m for m in tar.getmembers() if m.isfile() and Path(m.name).name == GRAPH_MEMBER]
             if not members:
-                raise DataError(f"--inception-weights {path} is an archive without {GRAPH_MEMBER}")
+                raise UserError(f"--inception-weights {path} is an archive without {GRAPH_MEMBER}")
             return tar.extractfile(members[0]).read()
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise DataError(f"--inception-weights {path} is a damaged archive ({first_line(error)})") from None
+        raise UserError(f"--inception-weights {path} is a damaged archive ({first_line(error)})") from None
 
 
 def read_graph_def(path: Path, archive: bool):
@@ -50,11 +50,11 @@ def read_graph_def(path: Path, archive: bool):
     try:
         graph_def.ParseFromString(read_graph_bytes(path, archive))
     except (DecodeError, RuntimeWarning, ValueError) as error:
-        raise DataError(f"--inception-weights {path} is not a TensorFlow graph ({first_line(error)})") from None
+        raise UserError(f"--inception-weights {path} is not a TensorFlow graph ({first_line(error)})") from None
     names = {node.name for node in graph_def.node}
     missing = [name.split(":")[0] for name in (INPUT, FEATURES) if name.split(":")[0] not in names]
     if missing:
-        raise DataError(
+        raise UserError(
             f"--inception-weights {path} is a graph without {' and '.join(missing)}: "
             "not the 2015 Inception graph (classify_image_graph_def.pb)"
         )

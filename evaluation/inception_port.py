@@ -18,7 +18,7 @@ shapes is refused with one line.
 
 from __future__ import annotations
 
-from base.errors import DataError
+from base.errors import UserError
 
 INPUT_SIZE = 299
 EPSILON = 1e-3  # torchvision's BasicConv2d BatchNorm
@@ -44,10 +44,10 @@ class Builder:
 
             return np.zeros(shape, np.float32)
         if name not in self.state:
-            raise DataError(f"the file has no tensor {name}: not pytorch-fid's Inception port")
+            raise UserError(f"the file has no tensor {name}: not pytorch-fid's Inception port")
         value = self.state[name]
         if tuple(value.shape) != tuple(shape):
-            raise DataError(f"{name} has shape {tuple(value.shape)}, pytorch-fid's port has {tuple(shape)}")
+            raise UserError(f"{name} has shape {tuple(value.shape)}, pytorch-fid's port has {tuple(shape)}")
         self.used.add(name)
         return value
 
@@ -72,7 +72,7 @@ class Builder:
             return
         unused = sorted(n for n in self.state if n not in self.used and not n.endswith(SKIPPED) and n != "fc.bias")
         if unused:
-            raise DataError(f"the file has tensors pytorch-fid's port has not: {', '.join(unused[:3])}")
+            raise UserError(f"the file has tensors pytorch-fid's port has not: {', '.join(unused[:3])}")
 
 
 def stem(b: Builder, x):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from base.errors import DataError
+from base.errors import UserError
 from data import to_model_range
 from evaluation.classifier import RealClassifier
 from evaluation.metrics import (
@@ -120,7 +120,7 @@ def real_reference(
     """Two disjoint random real sets of up to ``samples`` images each (A from ``validation`` when given)."""
     images_a, labels_a, images_b, labels_b = real_halves(data, samples, seed, validation)
     if len(labels_a) < 2:
-        raise DataError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
+        raise UserError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
     images_a = to_model_range(np.asarray(images_a))
     features_a, probabilities_a = classifier.predict(images_a)
     images_b = to_model_range(np.asarray(images_b))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from base.errors import DataError, first_line
+from base.errors import UserError, first_line
 
 METADATA = ("network", "source", "image_size", "count")  # optional keys beside mu and sigma
 SYMMETRY_TOLERANCE = 1e-6  # of sigma's largest entry: round-off, not a different matrix
@@ -50,20 +50,20 @@ def read_statistics(path, feature_dim: int | None = None, network: str | None = 
         with np.load(path, allow_pickle=False) as stored:
             contents = {key: stored[key] for key in stored.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"--fid-stats {path} is not a readable .npz statistics file ({first_line(error)})") from None
+        raise UserError(f"--fid-stats {path} is not a readable .npz statistics file ({first_line(error)})") from None
     missing = [key for key in ("mu", "sigma") if key not in contents]
     if missing:
         held = ", ".join(contents) or "nothing"
-        raise DataError(f"--fid-stats {path} has no {' or '.join(missing)} (it holds: {held})")
+        raise UserError(f"--fid-stats {path} has no {' or '.join(missing)} (it holds: {held})")
     mu, sigma = contents["mu"].astype(np.float64), contents["sigma"].astype(np.float64)
     check_moments(mu, sigma, f"--fid-stats {path}")
     if feature_dim is not None and len(mu) != feature_dim:
-        raise DataError(
+        raise UserError(
             f"--fid-stats {path} holds {len(mu)}-d statistics but the network gives {feature_dim}-d features"
         )
     record = {key: scalar(contents.get(key)) for key in METADATA}
     if network is not None and record["network"] is not None and record["network"] != network:
-        raise DataError(
+        raise UserError(
             f"--fid-stats {path} was computed with {record['network']}, not with {network}: "
             "a Frechet distance across two networks means nothing"
         )
@@ -73,12 +73,12 @@ def read_statistics(path, feature_dim: int | None = None, network: str | None = 
 def check_moments(mu, sigma, where: str) -> None:
     """One-line errors for moments that cannot be a mean and a covariance."""
     if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
-        raise DataError(f"{where}: mu {mu.shape} and sigma {sigma.shape} must be (d,) and (d, d)")
+        raise UserError(f"{where}: mu {mu.shape} and sigma {sigma.shape} must be (d,) and (d, d)")
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))):
-        raise DataError(f"{where}: mu or sigma holds NaN or infinity")
+        raise UserError(f"{where}: mu or sigma holds NaN or infinity")
     scale = max(float(np.abs(sigma).max()), 1e-30)
     if float(np.abs(sigma - sigma.T).max()) > SYMMETRY_TOLERANCE * scale:
-        raise DataError(f"{where}: sigma is not symmetric, so it is not a covariance")
+        raise UserError(f"{where}: sigma is not symmetric, so it is not a covariance")
 
 
 def scalar(value):

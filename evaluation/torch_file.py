@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from base.errors import DataError, first_line
+from base.errors import UserError, first_line
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -62,7 +62,7 @@ class PendingTensor:
         itemsize = flat.itemsize
         end = self.offset + 1 + sum((n - 1) * s for n, s in zip(self.shape, self.stride, strict=True))
         if end > len(flat):
-            raise DataError(f"a tensor reaches past its storage ({end} > {len(flat)} elements)")
+            raise UserError(f"a tensor reaches past its storage ({end} > {len(flat)} elements)")
         view = np.lib.stride_tricks.as_strided(
             flat[self.offset :], shape=self.shape, strides=tuple(s * itemsize for s in self.stride)
         )
@@ -117,15 +117,15 @@ def read_torch_file(path) -> dict:
             objects, storages = _read_legacy(path)
         state = objects.get("state_dict", objects) if isinstance(objects, dict) else None
         if not isinstance(state, dict):
-            raise DataError(f"{path} holds a {type(objects).__name__}, not a state dict")
+            raise UserError(f"{path} holds a {type(objects).__name__}, not a state dict")
         return {
             str(name): value.materialise(storages) if isinstance(value, PendingTensor) else np.asarray(value)
             for name, value in state.items()
         }
-    except DataError as error:
-        raise DataError(f"--inception-weights {path}: {error}") from None
+    except UserError as error:
+        raise UserError(f"--inception-weights {path}: {error}") from None
     except (pickle.UnpicklingError, EOFError, KeyError, ValueError, TypeError, struct.error, zipfile.BadZipFile) as e:
-        raise DataError(f"--inception-weights {path} is not a readable PyTorch state dict ({first_line(e)})") from None
+        raise UserError(f"--inception-weights {path} is not a readable PyTorch state dict ({first_line(e)})") from None
 
 
 def _read_zip(path: Path):
@@ -133,7 +133,7 @@ def _read_zip(path: Path):
         names = archive.namelist()
         pickles = [name for name in names if name.endswith("/data.pkl") or name == "data.pkl"]
         if not pickles:
-            raise DataError("a zip without data.pkl: not a torch.save file")
+            raise UserError("a zip without data.pkl: not a torch.save file")
         prefix = pickles[0][: -len("data.pkl")]
         objects = StateDictUnpickler(io.BytesIO(archive.read(pickles[0])), legacy=False).load()
         refs = _storage_refs(objects)
@@ -151,12 +151,12 @@ def _read_legacy(path: Path):
 
         magic = load()
         if magic != LEGACY_MAGIC:
-            raise DataError("neither a zip nor a legacy torch.save stream (wrong magic number)")
+            raise UserError("neither a zip nor a legacy torch.save stream (wrong magic number)")
         if load() != LEGACY_PROTOCOL:
-            raise DataError("a legacy torch.save stream of an unknown protocol version")
+            raise UserError("a legacy torch.save stream of an unknown protocol version")
         system = load()
         if isinstance(system, dict) and system.get("little_endian") is False:
-            raise DataError("a big-endian torch.save file")
+            raise UserError("a big-endian torch.save file")
         objects = load()
         keys = [str(key) for key in load()]
         refs = _storage_refs(objects)
@@ -166,7 +166,7 @@ def _read_legacy(path: Path):
             dtype = np.dtype(refs[key])
             data = handle.read(count * dtype.itemsize)
             if len(data) != count * dtype.itemsize:
-                raise DataError(f"storage {key} is cut short: the file is truncated")
+                raise UserError(f"storage {key} is cut short: the file is truncated")
             storages[key] = np.frombuffer(data, dtype=dtype).copy()
     return objects, storages
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from models.layout import UPSAMPLINGS, resolution_plan, stage_filters
+from base.choices import UPSAMPLINGS, check_choice
+from models.layout import resolution_plan, stage_filters
 
 KERNEL = 4  # DCGAN's 4x4 kernels (5x5 in some ports; 4 divides the stride evenly)
 
@@ -31,8 +32,7 @@ def build_dcgan_generator(
     """``upsampling``: ``transposed`` doubles with 4x4 stride-2 Conv2DTranspose (the paper's);
     ``nearest`` with UpSampling2D and a 3x3 Conv2D, whose four output phases share one kernel, so
     no phase can drift from the others and stamp a pixel lattice (see :func:`doubling`)."""
-    if upsampling not in UPSAMPLINGS:
-        raise ValueError(f"unknown upsampling {upsampling!r}; choose one of {', '.join(UPSAMPLINGS)}")
+    check_choice("upsampling", upsampling, UPSAMPLINGS)
     size, channels = image_shape[0], image_shape[-1]
     base, stages = resolution_plan(size)
     widths = stage_filters(filters, stages)[::-1]  # coarse to fine: ..., 256, 128, 64

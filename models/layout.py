@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from base.errors import DataError
+from base.errors import UserError
 
 MAX_BASE_SIZE = 7
-UPSAMPLINGS = ("transposed", "nearest")  # how a DC-GAN generator doubles its side
 
 
 def resolution_plan(image_size: int) -> tuple[int, int]:
@@ -16,14 +15,14 @@ def resolution_plan(image_size: int) -> tuple[int, int]:
     size, stages = image_size, 0
     while size > MAX_BASE_SIZE:
         if size % 2:
-            raise DataError(
+            raise UserError(
                 f"image size {image_size} cannot be reached by doubling a base of at most "
                 f"{MAX_BASE_SIZE} pixels; use e.g. 28, 32, 48 or 64"
             )
         size //= 2
         stages += 1
     if stages == 0:
-        raise DataError(f"image size {image_size} is too small; use 8 or more")
+        raise UserError(f"image size {image_size} is too small; use 8 or more")
     return size, stages
 
 
@@ -47,11 +46,11 @@ def paper_generator_plan(image_size: int) -> tuple[int, int]:
         size //= 2
         stages += 1
     if stages == 0:
-        raise DataError(f"image size {image_size} is too small or odd for the paper's generator; use e.g. 28, 32 or 64")
+        raise UserError(f"image size {image_size} is too small or odd for the paper's generator; use e.g. 28, 32 or 64")
     return size, stages
 
 
 def check_paper_critic_size(image_size: int) -> None:
     """The paper's critic halves the image twice before its identity blocks."""
     if image_size % 4 or image_size < 8:
-        raise DataError(f"image size {image_size} must be a multiple of 4 (8 or more) for the paper's critic")
+        raise UserError(f"image size {image_size} must be a multiple of 4 (8 or more) for the paper's critic")

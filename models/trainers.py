@@ -12,6 +12,7 @@ import math
 import keras
 import tensorflow as tf
 
+from base.choices import CREATIVE_MODES, check_choice
 from base.streams import stream_key
 from losses import (
     class_accuracy,
@@ -31,7 +32,6 @@ from models import noise
 from models.augment import AdaptiveProbability, augment
 from models.keras_workarounds import PrebuiltTrainer, step_logs
 
-CREATIVE_MODES = ("off", "can", "damped")
 REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes for the critic, fakes for the generator
 # The average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps: until the decay
 # binds (t near 20,000 at 0.999), the average's mean age is (EMA_WARMUP + t) / (EMA_WARMUP - 1), 5% of the
@@ -369,8 +369,7 @@ class ConditionalWGANGP(ConditionalGAN):
         **kwargs,
     ):
         super().__init__(generator, critic, latent_dim, **kwargs)
-        if creative not in CREATIVE_MODES:
-            raise ValueError(f"unknown creative mode {creative!r}; choose one of {', '.join(CREATIVE_MODES)}")
+        check_choice("creative mode", creative, CREATIVE_MODES)
         self.n_critic = n_critic
         self.gp_weight = gp_weight
         self.class_weight = class_weight

@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from base.errors import DataError
+from base.errors import UserError
 
 CONDITION_DENSE = re.compile(r"up\d+_cond\d+_dense$")
 BLOCK_PREFIX = re.compile(r"^((?:down|res)\d+)_")  # a critic or discriminator block: down1, down2, res3, ...
@@ -57,7 +57,7 @@ def transfer_weights(source, target, source_names, names, label: str) -> None:
     missing = [layer.name for layer in wanted if layer.name not in by_name]
     extra = sorted(set(by_name) - {layer.name for layer in wanted})
     if missing or extra:
-        raise DataError(
+        raise UserError(
             f"{label} has another layout than this run's {target.name} (layers only here: {', '.join(missing) or '-'};"
             f" only there: {', '.join(extra) or '-'}): was it trained with another --upsampling or --conditioning?"
         )
@@ -80,9 +80,9 @@ def mapped_classes(old, new, axis, source_index: dict, names, layer_name: str, l
     dim, first = axis
     old_classes, new_classes = old.shape[dim] - first, new.shape[dim] - first
     if old_classes != len(source_index) and source_index:
-        raise DataError(f"{label}'s {layer_name} has {old_classes} class entries but its run names {len(source_index)}")
+        raise UserError(f"{label}'s {layer_name} has {old_classes} class entries but its run names {len(source_index)}")
     if old.shape[:dim] + old.shape[dim + 1 :] != new.shape[:dim] + new.shape[dim + 1 :] or new_classes != len(names):
-        raise DataError(
+        raise UserError(
             f"{label} does not fit this run: its {layer_name} weights are {old.shape} (with {old_classes} classes), "
             f"this run's {new.shape} (with {len(names)} classes) differ beyond the classes: another --filters?"
         )
@@ -97,7 +97,7 @@ def mapped_classes(old, new, axis, source_index: dict, names, layer_name: str, l
 
 def check_same_shape(old, new, layer_name: str, network_name: str, label: str) -> None:
     if old.shape != new.shape:
-        raise DataError(
+        raise UserError(
             f"{label} does not fit this run's {network_name}: its layer {layer_name} holds {old.shape}, this run's "
             f"{new.shape} (another --filters or --latent-dim?)"
         )
@@ -111,15 +111,15 @@ def image_shape_of(network) -> tuple:
 
 def check_same_images(source, target, label: str) -> None:
     if len(source.inputs) != len(target.inputs) or source.name != target.name:
-        raise DataError(f"{label} is a {source.name}, not a {target.name}: pass a run of the same trainer")
+        raise UserError(f"{label} is a {source.name}, not a {target.name}: pass a run of the same trainer")
     made, wanted = image_shape_of(source), image_shape_of(target)
     if made != wanted:
-        raise DataError(
+        raise UserError(
             f"{label} was trained on {'x'.join(map(str, made))} images, this run's are "
             f"{'x'.join(map(str, wanted))}: --image-size must match the run it starts from"
         )
     if len(target.inputs) == 2 and source.inputs[0].shape[-1] != target.inputs[0].shape[-1]:
-        raise DataError(
+        raise UserError(
             f"{label} draws from z of {source.inputs[0].shape[-1]} numbers, this run from "
             f"{target.inputs[0].shape[-1]}: --latent-dim must match the run it starts from"
         )
@@ -143,7 +143,7 @@ def freeze_blocks(network, count: int) -> list[str]:
     """
     blocks = critic_blocks(network)
     if count > len(blocks):
-        raise DataError(f"--freeze-critic {count}: this {network.name} has {len(blocks)} blocks ({', '.join(blocks)})")
+        raise UserError(f"--freeze-critic {count}: this {network.name} has {len(blocks)} blocks ({', '.join(blocks)})")
     frozen = set(blocks[:count])
     for layer in network.layers:
         match = BLOCK_PREFIX.match(layer.name)

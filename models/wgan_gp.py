@@ -24,12 +24,12 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from base.choices import CONDITIONINGS, check_choice
 from models.dcgan import generator_inputs
 from models.layout import check_paper_critic_size, paper_generator_plan
 
 FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
-CONDITIONINGS = ("concat", "global")
 
 
 def up_shortcut(x, filters: int, name: str):
@@ -148,8 +148,7 @@ def build_wgan_generator(
     conditioning: str = "concat",
 ):
     """``concat``: the condition enters once, with z (the paper); ``global``: also in every up-block."""
-    if conditioning not in CONDITIONINGS:
-        raise ValueError(f"unknown conditioning {conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
+    check_choice("conditioning", conditioning, CONDITIONINGS)
     base, stages = paper_generator_plan(image_shape[0])
     z, condition = generator_inputs(latent_dim, num_classes)
     x = layers.Concatenate(name="z_and_condition")([z, condition])

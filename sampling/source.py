@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from base.errors import DataError
+from base.errors import UserError
 from base.networks import load_generator
 from base.rundir import choose_generator, latest_generator, newest_run, run_config
 
@@ -52,11 +52,11 @@ def _class_index(token, names) -> int:
     if text.lstrip("-").isdigit():
         index = int(text)
         if not 0 <= index < len(names):
-            raise DataError(
+            raise UserError(
                 f"class {index} is out of range: the generator has {len(names)} classes (0-{len(names) - 1})"
             )
         return index
     lowered = [name.lower() for name in names]
     if text.lower() in lowered:
         return lowered.index(text.lower())
-    raise DataError(f"unknown class {text!r}; the classes are {', '.join(names)}")
+    raise UserError(f"unknown class {text!r}; the classes are {', '.join(names)}")

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from base.choices import AUGMENT_POLICIES
 from models.augment import CUTOUT_RATIO, TRANSFORMS, augment
-from training.cli import AUGMENT_POLICIES
 
 SIZE = 16
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from base.errors import DataError
+from base.errors import UserError
 from base.rundir import network_path, state_path
 from bench.creative import build_parser, markdown_table, mode_settings, run_config, trained_run
 
@@ -15,7 +15,7 @@ def test_modes_name_the_style_term_and_its_damping():
     assert mode_settings("can") == {"creative": "can"}
     assert mode_settings("damped-0.25") == {"creative": "damped", "damping": 0.25}
     for bad in ("damped-1.5", "damped-x", "ambiguous"):
-        with pytest.raises(DataError, match="unknown mode"):
+        with pytest.raises(UserError, match="unknown mode"):
             mode_settings(bad)
 
 
@@ -35,7 +35,7 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
     for role in ("generator", "critic"):
         network_path(checkpoints, role, 4).write_bytes(b"")
     args = build_parser().parse_args(["--out", str(tmp_path / "modes"), "--init-from", str(source)])
-    with pytest.raises(DataError, match="holds no complete checkpoint"):
+    with pytest.raises(UserError, match="holds no complete checkpoint"):
         run_config(args, "off")  # no state file: the checkpoint is not complete
     state_path(checkpoints, 4).write_bytes(b"")
     off, can = run_config(args, "off"), run_config(args, "can")
@@ -56,7 +56,7 @@ def test_a_finished_run_is_measured_again_only_when_it_was_trained_the_same_way(
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"")
     (run / "config.json").write_text(json.dumps({**config, "damping": 0.25}))
-    with pytest.raises(DataError, match="damping=0.25, not 0.5"):
+    with pytest.raises(UserError, match="damping=0.25, not 0.5"):
         trained_run(config)
     (run / "config.json").write_text(json.dumps(config))
     assert trained_run(config) == run

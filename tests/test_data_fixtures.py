@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data import DataError, load_images
+from base.errors import UserError
+from data import load_images
 from data.arrays import load_cifar10, load_mnist
 from data.files import index_folder, index_wikiart
 from data.images import decode_files
@@ -37,11 +38,11 @@ def test_mnist_idx_prefers_the_training_pair(tmp_path, rng, compress):
 
 
 def test_mnist_wrong_magic_and_missing_files(tmp_path, rng):
-    with pytest.raises(DataError, match="no MNIST idx files"):
+    with pytest.raises(UserError, match="no MNIST idx files"):
         load_mnist(str(tmp_path))
     write_idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, (2, 28, 28)), 2049, False)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([0, 1]), 2049, False)
-    with pytest.raises(DataError, match="magic number 2049, expected 2051"):
+    with pytest.raises(UserError, match="magic number 2049, expected 2051"):
         load_mnist(str(tmp_path))
 
 
@@ -115,7 +116,7 @@ def test_empty_class_folders_are_skipped_by_name_until_fewer_than_two_remain(tmp
     assert data.class_names == ["cats", "dogs"] and data.class_counts().tolist() == [1, 1]
     (tmp_path / "dogs" / "b.jpg").unlink()
     with pytest.raises(
-        DataError, match=r"1 class with images; a conditional GAN needs 2 or more \(empty: ants, birds, dogs\)"
+        UserError, match=r"1 class with images; a conditional GAN needs 2 or more \(empty: ants, birds, dogs\)"
     ):
         index_folder(str(tmp_path))
 
@@ -142,7 +143,7 @@ def test_wikiart_styles_of_the_class_list_without_images_are_named(tmp_path, cap
 
 def test_wikiart_without_data_dir_reads_keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(UserError) as caught:
         load_images("wikiart")
     lines = str(caught.value).splitlines()
     assert len(lines) == 2 and str(tmp_path / "keras" / "datasets" / "wikiart") in lines[0]
@@ -194,11 +195,11 @@ def test_decode_cache_is_reused_and_keyed_by_settings(tmp_path, monkeypatch):
 
 
 def test_unknown_dataset_and_missing_dir_are_clear_errors(tmp_path):
-    with pytest.raises(DataError, match="unknown dataset 'imagenet'"):
+    with pytest.raises(UserError, match="unknown dataset 'imagenet'"):
         load_images("imagenet")
-    with pytest.raises(DataError, match="--data-dir is required"):
+    with pytest.raises(UserError, match="--data-dir is required"):
         load_images("folder")
-    with pytest.raises(DataError, match="no usable images"):
+    with pytest.raises(UserError, match="no usable images"):
         load_images("wikiart", str(tmp_path))
 
 

@@ -79,9 +79,9 @@ def test_wikiart_crop_mode_and_pipeline_range(tmp_path):
 
 
 def test_top_styles_larger_than_present_is_an_error():
-    from data import DataError
+    from base.errors import UserError
 
-    with pytest.raises(DataError, match="larger than the 8 styles"):
+    with pytest.raises(UserError, match="larger than the 8 styles"):
         index_wikiart(str(shared_data("wikiart")), "train", top_styles=9)
 
 

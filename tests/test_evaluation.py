@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from base.errors import UserError
 from base.rundir import metrics_path
-from data import DataError, held_out_split, load_images, to_model_range
+from data import held_out_split, load_images, to_model_range
 from evaluation import classifier as classifier_module
 from evaluation.checkpoint import check_fits, evaluate_generator
 from evaluation.classifier import HELD_OUT_FRACTION, load_or_train_classifier
@@ -115,9 +116,9 @@ def test_noise_and_collapse_are_caught(judge, digits, reference):
 
 
 def test_checkpoint_must_fit_the_dataset(digits):
-    with pytest.raises(DataError, match="takes conditions for 3 classes but digits has 10"):
+    with pytest.raises(UserError, match="takes conditions for 3 classes but digits has 10"):
         check_fits(build_dcgan_generator((SIZE, SIZE, 1), 3, latent_dim=4), digits, "digits", "g.h5")
-    with pytest.raises(DataError, match="makes 16x16x3 images but digits images are 16x16x1"):
+    with pytest.raises(UserError, match="makes 16x16x3 images but digits images are 16x16x1"):
         check_fits(build_dcgan_generator((SIZE, SIZE, 3), 10, latent_dim=4), digits, "digits", "g.h5")
 
 
@@ -130,7 +131,7 @@ def test_without_inception_weights_the_report_says_so(judge, digits, cache, tmp_
     assert report["inception"]["available"] is False
     assert "not computed" in report["inception"]["reason"] and "--inception-weights" in report["inception"]["reason"]
     assert report["classifier"]["from_cache"] and report["samples"] == 50
-    with pytest.raises(DataError, match="is not a file"):
+    with pytest.raises(UserError, match="is not a file"):
         find_weights(str(tmp_path / "missing.h5"))
 
 

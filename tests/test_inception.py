@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from base.errors import DataError
+from base.errors import UserError
 from data import to_model_range
 from evaluation.inception import (
     REFERENCE_GRAPH,
@@ -120,7 +120,7 @@ def one_line(error) -> str:
 def test_a_wrong_or_damaged_file_is_refused_in_one_line(tmp_path, write, message):
     path = tmp_path / "weights"
     write(path)
-    with pytest.raises(DataError) as error:
+    with pytest.raises(UserError) as error:
         load_network(path)
     assert message in one_line(error)
 
@@ -220,7 +220,7 @@ def test_a_statistics_file_reads_back_with_its_metadata(tmp_path):
 def test_a_wrong_statistics_file_is_refused_in_one_line(tmp_path, contents, message):
     path = tmp_path / "stats.npz"
     np.savez(path, **contents)
-    with pytest.raises(DataError) as error:
+    with pytest.raises(UserError) as error:
         read_statistics(path, 3, "inception-2015")
     assert message in one_line(error)
 
@@ -228,7 +228,7 @@ def test_a_wrong_statistics_file_is_refused_in_one_line(tmp_path, contents, mess
 def test_a_file_that_is_not_an_npz_is_refused_in_one_line(tmp_path):
     path = tmp_path / "stats.npz"
     path.write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(DataError) as error:
+    with pytest.raises(UserError) as error:
         read_statistics(path)
     assert "is not a readable .npz statistics file" in one_line(error)
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from base.errors import DataError
+from base.errors import UserError
 from evaluation.inception import identify, load_network
 from evaluation.inception_port import CLASSES, build_port, expected_tensors, preprocess
 from evaluation.torch_file import read_torch_file
@@ -47,7 +47,7 @@ def test_a_pickle_that_names_other_globals_is_refused_without_running_them(tmp_p
         for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
             pickle.dump(header, handle, protocol=2)
         handle.write(b"cos\nsystem\n(S'touch " + str(tmp_path / "ran").encode() + b"'\ntR.")
-    with pytest.raises(DataError, match="refusing os.system: not part of a state dict"):
+    with pytest.raises(UserError, match="refusing os.system: not part of a state dict"):
         read_torch_file(path)
     assert not (tmp_path / "ran").exists()
 
@@ -55,17 +55,17 @@ def test_a_pickle_that_names_other_globals_is_refused_without_running_them(tmp_p
 def test_a_truncated_or_foreign_file_is_one_line(tmp_path):
     whole = torch_writer.save_legacy(tmp_path / "w.pth", small_state()).read_bytes()
     (tmp_path / "cut.pth").write_bytes(whole[:-20])
-    with pytest.raises(DataError, match="is cut short: the file is truncated") as error:
+    with pytest.raises(UserError, match="is cut short: the file is truncated") as error:
         read_torch_file(tmp_path / "cut.pth")
     assert "\n" not in str(error.value)
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
         archive.writestr("notes.txt", "hello")
-    with pytest.raises(DataError, match="a zip without data.pkl"):
+    with pytest.raises(UserError, match="a zip without data.pkl"):
         read_torch_file(tmp_path / "other.zip")
     (tmp_path / "magic.pth").write_bytes(pickle.dumps(42, protocol=2) + bytes(30))
-    with pytest.raises(DataError, match="wrong magic number"):
+    with pytest.raises(UserError, match="wrong magic number"):
         read_torch_file(tmp_path / "magic.pth")
 
 
@@ -137,11 +137,11 @@ def test_a_file_with_other_tensors_is_refused_in_one_line(tmp_path, expected):
     state = {name: np.zeros(shape, np.float32) for name, shape in expected.items()}
     state["Mixed_5b.branch1x1.conv.weight"] = np.zeros((63, 192, 1, 1), np.float32)
     path = torch_writer.save_zip(tmp_path / "wrong.pth", state)
-    with pytest.raises(DataError, match=r"Mixed_5b.branch1x1.conv.weight has shape \(63, 192, 1, 1\)") as error:
+    with pytest.raises(UserError, match=r"Mixed_5b.branch1x1.conv.weight has shape \(63, 192, 1, 1\)") as error:
         load_network(path)
     assert "\n" not in str(error.value)
     del state["Mixed_5b.branch1x1.conv.weight"]
-    with pytest.raises(DataError, match="has no tensor Mixed_5b.branch1x1.conv.weight"):
+    with pytest.raises(UserError, match="has no tensor Mixed_5b.branch1x1.conv.weight"):
         load_network(torch_writer.save_legacy(tmp_path / "missing.pth", state))
 
 

@@ -11,7 +11,7 @@ from nbclient import NotebookClient
 from PIL import Image
 
 import sample
-from data import DataError
+from base.errors import UserError
 from sampling import grid_pixel_size, latest_generator
 from tests.conftest import ROOT, run_script, tiny_digits
 from training.cli import merge_resumed, run_cli
@@ -201,7 +201,7 @@ def test_tensorboard_without_its_package_is_a_clear_error(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "tensorboard" else real(name))
-    with pytest.raises(DataError, match="--tensorboard needs the tensorboard package"):
+    with pytest.raises(UserError, match="--tensorboard needs the tensorboard package"):
         tensorboard_callbacks("logs", np.zeros((1, 8)), DIGITS)
 
 
@@ -209,5 +209,5 @@ def test_tensorboard_may_be_turned_on_when_resuming():
     stored = {"tensorboard": False, "epochs": 2, "lr": 2e-4}
     merged = merge_resumed(stored, {"tensorboard": True, "epochs": 2, "lr": 1e-3}, {"tensorboard"})
     assert merged["tensorboard"] is True and merged["lr"] == 2e-4
-    with pytest.raises(DataError, match="--lr 0.001 differs"):
+    with pytest.raises(UserError, match="--lr 0.001 differs"):
         merge_resumed(stored, {"tensorboard": True, "lr": 1e-3}, {"lr"})

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data import DataError
+from base.errors import UserError
 from losses import class_accuracy, class_cross_entropy, discriminator_validity_loss, generator_validity_loss
 from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from models.layout import resolution_plan
@@ -35,7 +35,7 @@ def test_only_standard_layers():
 
 def test_resolution_plan():
     assert resolution_plan(28) == (7, 2) and resolution_plan(64) == (4, 4)
-    with pytest.raises(DataError, match="cannot be reached by doubling"):
+    with pytest.raises(UserError, match="cannot be reached by doubling"):
         resolution_plan(50)
 
 

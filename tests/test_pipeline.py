@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from data import DataError, steps_per_epoch, training_dataset
+from base.errors import UserError
+from data import steps_per_epoch, training_dataset
 
 
 def tiny_dataset(n=10, size=4, classes=3):
@@ -46,7 +47,7 @@ def test_flip_mirrors_some_images():
 
 def test_steps_cap_and_too_small_dataset():
     assert steps_per_epoch(100, 32) == 3 and steps_per_epoch(100, 32, cap=2) == 2
-    with pytest.raises(DataError, match="fewer than one batch of 64"):
+    with pytest.raises(UserError, match="fewer than one batch of 64"):
         steps_per_epoch(10, 64)
 
 

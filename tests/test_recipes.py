@@ -5,7 +5,7 @@ import pytest
 import pretrain_critic
 import train_dcgan
 import train_wgan_gp
-from base.errors import DataError
+from base.errors import UserError
 
 QUALITY_FLAGS = ["--filters", "32", "--batch-size", "32", "--epochs", "3", "--mixed-precision", "bfloat16"]
 TRAINER_SETTINGS = ("n_critic", "gp_weight", "class_weight", "critic_class_weight", "fake_class_loss", "creative",
@@ -67,7 +67,7 @@ def test_the_dcgan_generator_doubles_by_nearest_neighbour_from_64_px_or_under_au
 
 
 def test_a_missing_critic_weights_file_is_a_user_error(tmp_path):
-    with pytest.raises(DataError, match="--critic-weights .*missing.h5 is not a file"):
+    with pytest.raises(UserError, match="--critic-weights .*missing.h5 is not a file"):
         train_wgan_gp.RECIPE.config(["--dataset", "digits", "--critic-weights", str(tmp_path / "missing.h5")])
 
 

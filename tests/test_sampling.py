@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data import DataError
+from base.errors import UserError
 from models.dcgan import build_dcgan_generator
 from sampling import (
     class_grid,
@@ -162,9 +162,9 @@ def test_draw_checks_the_number_of_classes(generator):
 def test_classes_by_index_or_name():
     assert select_classes(["3", "baroque", "Cubism", 2], NAMES) == [3, 0, 1, 2]
     assert select_classes(None, NAMES) == [0, 1, 2, 3]
-    with pytest.raises(DataError, match=r"class 4 is out of range: the generator has 4 classes \(0-3\)"):
+    with pytest.raises(UserError, match=r"class 4 is out of range: the generator has 4 classes \(0-3\)"):
         select_classes(["4"], NAMES)
-    with pytest.raises(DataError, match="unknown class 'Rococo'; the classes are Baroque, Cubism"):
+    with pytest.raises(UserError, match="unknown class 'Rococo'; the classes are Baroque, Cubism"):
         select_classes(["Rococo"], NAMES)
 
 
@@ -175,7 +175,7 @@ def test_class_names_fall_back_to_indices():
 
 
 def test_newest_run_is_the_last_written(tmp_path):
-    with pytest.raises(DataError, match="no run directories"):
+    with pytest.raises(UserError, match="no run directories"):
         newest_run(tmp_path)
     for name, stamp in [("old", 1_000), ("new", 2_000), ("older", 500)]:
         config = tmp_path / name / "config.json"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from base.errors import DataError
+from base.errors import UserError
 from base.networks import load_network
 from base.rundir import network_path
 from models.augment import AdaptiveProbability
@@ -86,7 +86,7 @@ def test_a_reordered_class_list_carries_every_class_to_its_new_place():
     ],
 )  # fmt: skip
 def test_a_source_that_does_not_fit_is_one_line_naming_the_mismatch(source, target, message):
-    with pytest.raises(DataError, match=message) as error:
+    with pytest.raises(UserError, match=message) as error:
         transfer_weights(source(), target(), SOURCE[:3], SOURCE[:3], "source.h5")
     assert "\n" not in str(error.value)
 
@@ -95,7 +95,7 @@ def test_the_blocks_of_each_critic():
     assert critic_blocks(build_dcgan_discriminator((32, 32, 3), 3)) == ["down1", "down2", "down3"]
     assert critic_blocks(build_dcgan_discriminator((64, 64, 3), 3)) == ["down1", "down2", "down3", "down4"]
     assert critic_blocks(build_wgan_critic((32, 32, 3), 3, 8)) == ["down1", "down2", "res3", "res4"]
-    with pytest.raises(DataError, match="has 3 blocks"):
+    with pytest.raises(UserError, match="has 3 blocks"):
         freeze_blocks(build_dcgan_discriminator((32, 32, 3), 3), 4)
 
 

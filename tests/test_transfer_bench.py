@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from base.errors import DataError
+from base.errors import UserError
 from base.rundir import network_path
 from bench.transfer import build_parser, collection_folder, dcgan_config, markdown_table, trained, variant_settings
 from tests.conftest import shared_data
@@ -20,7 +20,7 @@ def test_the_collection_holds_the_five_unseen_styles_and_their_split_rows_alone(
     assert data.class_names == styles and data.class_counts().tolist() == [80] * 5
     val = validation_images("wikiart", str(folder), 16, data.class_names, cache_dir=str(tmp_path))
     assert val.class_counts().tolist() == [20] * 5
-    with pytest.raises(DataError, match="no folder for Realism"):
+    with pytest.raises(UserError, match="no folder for Realism"):
         collection_folder(source, ["Realism"], tmp_path / "other")
 
 
@@ -46,7 +46,7 @@ def test_a_finished_variant_is_measured_again_only_when_trained_the_same_way(tmp
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"")
     (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps({**config, "augment_p": 1.0}))
-    with pytest.raises(DataError, match="augment_p=1.0, not 'ada'"):
+    with pytest.raises(UserError, match="augment_p=1.0, not 'ada'"):
         trained(config)
     (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps(config))
     assert trained(config) == tmp_path / "scratch-ada"

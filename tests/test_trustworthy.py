@@ -14,16 +14,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from base.errors import TrainingDiverged, UserError
 from base.networks import load_network
 from base.rundir import Position, complete_checkpoints, network_path
-from data import DataError
 from models.dcgan import build_dcgan_generator
 from sampling import fixed_noise, mixing_matrix, render_grid
 from tests.conftest import ROOT, run_script, tiny_digits, write_image
 from train_dcgan import build_trainer
 from training.callbacks import Checkpoint, DivergenceGuard, MixingMatrix
 from training.checkpoints import copy_weights
-from training.errors import TrainingDiverged
 
 DCGAN = ["train_dcgan.py", *tiny_digits()]
 WGAN = [
@@ -176,7 +175,7 @@ def test_a_run_that_dies_in_epoch_two_still_has_the_mixing_matrix_of_epoch_one(t
 def test_checkpoint_for_another_shape_is_a_clear_error(tmp_path):
     other = build_dcgan_generator((16, 16, 1), 10, latent_dim=8)
     mine = build_dcgan_generator((32, 32, 3), 10, latent_dim=8)
-    with pytest.raises(DataError, match=r"\(None, 16, 16, 1\).*\(None, 32, 32, 3\)"):
+    with pytest.raises(UserError, match=r"\(None, 16, 16, 1\).*\(None, 32, 32, 3\)"):
         copy_weights(other, mine, "other.h5")
 
 

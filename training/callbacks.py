@@ -11,11 +11,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from base.errors import DataError
+from base.errors import TrainingDiverged, UserError
 from base.rundir import Position, prune_checkpoints
 from sampling import class_grid, mixing_matrix, render_grid, save_grid
 from training.checkpoints import save_checkpoint
-from training.errors import TrainingDiverged
 
 
 def epoch_number(keras_epoch: int) -> int:
@@ -152,7 +151,7 @@ def tensorboard_callbacks(log_dir, noise, class_names) -> list:
     absence is reported before training starts rather than at the first epoch end.
     """
     if importlib.util.find_spec("tensorboard") is None:
-        raise DataError("--tensorboard needs the tensorboard package: pip install tensorboard")
+        raise UserError("--tensorboard needs the tensorboard package: pip install tensorboard")
     scalars = keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)
     return [scalars, SampleSummary(log_dir, noise, class_names)]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from base.errors import DataError
+from base.errors import UserError
 from base.networks import load_network, save_network
 from base.rundir import Position, as_position, network_path, partial_path, state_path
 
@@ -55,7 +55,7 @@ def copy_weights(source: keras.Model, target: keras.Model, path) -> None:
     got = [tuple(w.shape) for w in source.weights] + [tuple(t.shape) for t in source.inputs]
     want = [tuple(w.shape) for w in target.weights] + [tuple(t.shape) for t in target.inputs]
     if got != want:  # inputs too: a fully convolutional critic's weights fit any image size
-        raise DataError(
+        raise UserError(
             f"{path} does not fit this run's {target.name}: it takes {_shapes(source.inputs)} and gives "
             f"{_shapes(source.outputs)}, this run's takes {_shapes(target.inputs)} and gives {_shapes(target.outputs)}"
         )
@@ -74,7 +74,7 @@ def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> Non
         for group, variables in trainer.state_variables().items():
             keys = sorted(k for k in state.files if k.startswith(f"{group}/"))
             if len(keys) != len(variables):
-                raise DataError(
+                raise UserError(
                     f"the checkpoint at {position} has {len(keys)} {group.replace('_', ' ')} variables, "
                     f"this run has {len(variables)}"
                 )

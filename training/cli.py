@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 
-from data import DATASETS, RESIZE_MODES, DataError
-from training.errors import TrainingDiverged
+from base.choices import ADAPTIVE, AUGMENT_POLICIES, DATASETS, RESIZE_MODES
+from base.errors import TrainingDiverged, UserError
 from training.transfer import locate
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,6 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     add_device_flags(parser)
 
 
-AUGMENT_POLICIES = ("color", "translation", "cutout")  # models/augment.py's transforms
-
-
 def augment_policy(text: str) -> list[str]:
     """``color,translation`` -> ["color", "translation"]; ``none`` -> []."""
     names = [name.strip() for name in text.split(",") if name.strip() and name.strip().lower() != "none"]
@@ -176,9 +173,6 @@ def add_augment_flags(parser: argparse.ArgumentParser) -> None:
         help="with --augment-p ada: real images over which p can rise from 0 to 1 (default: 20000; ADA's 500,000 "
         "suits runs of tens of millions of images, not a few hundred thousand)",
     )
-
-
-ADAPTIVE = "ada"
 
 
 def augment_probability(text: str):
@@ -332,7 +326,7 @@ def check_transfer(parser, config: dict, given: dict) -> None:
     if config.get("init_from") and not given.get("resume"):
         try:
             config["init_weights"] = locate(config["init_from"])
-        except DataError as error:
+        except UserError as error:
             parser.error(str(error))
         config.update({k: v for k, v in config["init_weights"]["settings"].items() if k not in given})
         if config.get("augment") and config.get("upsampling") == "transposed":
@@ -399,7 +393,7 @@ def merge_resumed(stored: dict, config: dict, given: set) -> dict:
     """A resumed run keeps its stored settings; only the length and the bookkeeping flags may change."""
     for key in sorted(given - set(RESUMABLE_CHANGES)):
         if key in stored and stored[key] != config[key]:
-            raise DataError(
+            raise UserError(
                 f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
                 "a resumed run keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
             )
@@ -428,7 +422,7 @@ def run_cli(main, argv=None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # tf.distribute's per-step INFO chatter
     try:
         main(argv)
-    except DataError as error:
+    except UserError as error:
         sys.stderr.write(f"error: {error}\n")
         return 2
     except TrainingDiverged as error:

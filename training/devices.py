@@ -14,12 +14,10 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from base.errors import DataError
+from base.choices import PRECISION_POLICIES, STRATEGIES
+from base.errors import UserError
 
 log = logging.getLogger("artgan")
-
-STRATEGIES = ("default", "mirrored", "multiworker")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -30,9 +28,9 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise DataError("--strategy multiworker needs the TF_CONFIG environment variable (see README)")
+            raise UserError("--strategy multiworker needs the TF_CONFIG environment variable (see README)")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise DataError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -50,7 +48,7 @@ def check_batch_split(batch_size: int, strategy: tf.distribute.Strategy) -> int:
     """The global batch must split evenly; returns the per-replica batch."""
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
-        raise DataError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
+        raise UserError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
     return batch_size // replicas
 
 
@@ -61,8 +59,8 @@ def set_precision(policy: str) -> None:
     softmax and the gradient penalty's norm stay in float32 (the networks'
     heads are float32 layers and the loss functions cast their inputs).
     """
-    if policy not in PRECISIONS:
-        raise DataError(f"unknown precision {policy!r}; choose one of {', '.join(PRECISIONS)}")
+    if policy not in PRECISION_POLICIES:
+        raise UserError(f"unknown precision {policy!r}; choose one of {', '.join(PRECISION_POLICIES)}")
     keras.mixed_precision.set_global_policy(policy)
     if policy == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") and cpu_computes_bfloat16() is False:
         log.warning(

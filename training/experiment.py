@@ -12,8 +12,9 @@ import sys
 
 import keras
 
+from base.errors import UserError
 from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, default_out, remove_partial_files
-from data import DataError, LabelledImages, load_images, steps_per_epoch, training_dataset
+from data import LabelledImages, load_images, steps_per_epoch, training_dataset
 from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise
 from training.callbacks import Checkpoint, DivergenceGuard, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
@@ -34,13 +35,13 @@ def prepare_run(config: dict, given: set, script: str, writer: bool = True) -> t
     if config.get("resume"):
         run = RunDirectory(config["out"])
         if not run.config.is_file():
-            raise DataError(f"--resume: {run.root} has no config.json; is it a run directory?")
+            raise UserError(f"--resume: {run.root} has no config.json; is it a run directory?")
         config = merge_resumed(run.read_config(), config, given)
     else:
         config["out"] = config.get("out") or default_out(script, config["dataset"])
         run = RunDirectory(config["out"])
         if writer and run.config.is_file():
-            raise DataError(f"{run.root} already holds a run; pass --resume to continue it or choose another --out")
+            raise UserError(f"{run.root} already holds a run; pass --resume to continue it or choose another --out")
         config["seed"] = config["seed"] if config.get("seed") is not None else secrets.randbelow(2**31)
         config["script"] = script
     if not writer:
@@ -51,7 +52,7 @@ def prepare_run(config: dict, given: set, script: str, writer: bool = True) -> t
         probe.write_text("")
         probe.unlink()
     except OSError as error:
-        raise DataError(f"cannot write to the run directory {run.root}: {error.strerror}") from None
+        raise UserError(f"cannot write to the run directory {run.root}: {error.strerror}") from None
     return run, config
 
 
@@ -78,7 +79,7 @@ def describe_data(config: dict, data: LabelledImages, stored: dict | None) -> di
     """Record what the data turned out to be; a resumed run must see the same classes and shape."""
     shape = list(data.image_shape)
     if stored is not None and (stored.get("class_names") != data.class_names or stored.get("image_shape") != shape):
-        raise DataError(
+        raise UserError(
             f"the data now has classes {data.class_names} and shape {shape}, the run was trained on "
             f"{stored.get('class_names')} and {stored.get('image_shape')}"
         )

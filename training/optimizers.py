@@ -6,8 +6,6 @@ import keras
 
 from training.cli import precision_policy
 
-LR_DECAYS = ("none", "linear")
-
 
 def learning_rate(config: dict, updates_per_iteration: int = 1):
     """A constant rate, or one that falls linearly to 0 at the last step of the last epoch.

@@ -27,7 +27,7 @@ class Recipe:
     paper_defaults: Callable[[str], dict]  # the paper's settings for a dataset
     add_flags: Callable[[argparse.ArgumentParser], None]  # the flags beyond the common ones
     build_trainer: Callable  # (config, image_shape, num_classes) -> a compiled trainer
-    settle: Callable[[dict], dict] = no_settling  # options that follow from others; may raise DataError
+    settle: Callable[[dict], dict] = no_settling  # options that follow from others; may raise UserError
     make_parser: Callable[[str, str], argparse.ArgumentParser] = build_parser  # the common flags
     runner: str = "experiment"  # "experiment" (a GAN) or "pretraining" (the critic alone)
 

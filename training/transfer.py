@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from base.errors import DataError
+from base.errors import UserError
 from base.rundir import RunDirectory, complete_checkpoints, network_path, run_config
 
 log = logging.getLogger("artgan")
@@ -29,12 +29,12 @@ def locate(paths: list[str]) -> dict:
     if len(paths) == 1 and Path(paths[0]).is_dir():
         return locate_run(Path(paths[0]))
     if len(paths) != 2:
-        raise DataError(
+        raise UserError(
             "--init-from takes a run directory, or a generator .h5 and a discriminator or critic .h5 (two files)"
         )
     for path in paths:
         if not Path(path).is_file():
-            raise DataError(f"--init-from: {path} is not a file")
+            raise UserError(f"--init-from: {path} is not a file")
     config = run_config(paths[0]) or {}
     return {
         "generator": str(Path(paths[0]).resolve()),
@@ -54,13 +54,13 @@ def locate_run(root: Path) -> dict:
     run = RunDirectory(root)
     positions = complete_checkpoints(run.checkpoints)
     if not positions:
-        raise DataError(f"--init-from: {root} holds no complete checkpoint (is it a run directory?)")
+        raise UserError(f"--init-from: {root} holds no complete checkpoint (is it a run directory?)")
     newest = positions[-1]
     critics = [network_path(run.checkpoints, role, newest) for role in CRITIC_ROLES]
     critic = next((path for path in critics if path.is_file()), None)
     generator = network_path(run.checkpoints, "generator", newest)
     if critic is None or not generator.is_file():
-        raise DataError(f"--init-from: the checkpoint at {newest} in {root} lacks its generator or critic .h5")
+        raise UserError(f"--init-from: the checkpoint at {newest} in {root} lacks its generator or critic .h5")
     config = run.read_config() if run.config.is_file() else {}
     return {
         "generator": str(generator.resolve()),
