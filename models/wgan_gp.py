@@ -32,16 +32,58 @@ FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
 
 
-def up_shortcut(x, filters: int, name: str):
-    """Nearest-neighbour doubling (every output pixel gets its input's value), then 1x1 where channels change."""
-    shortcut = layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
-    if x.shape[-1] != filters:
-        shortcut = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(shortcut)
-    return shortcut
+# Layer names by resampling: the generator's up-blocks and the critic's blocks kept the names their
+# checkpoints carry (--init-from maps weights by layer name, so renaming would orphan trained runs).
+UP_NAMES = {"norm1": "bn1", "relu1": "relu1", "conv1": "upconv", "norm2": "bn2", "relu2": "relu2", "conv2": "conv"}
+CRITIC_NAMES = {"norm1": "1_ln", "relu1": "1_relu", "conv1": "1_conv", "norm2": "2_ln", "relu2": "2_relu",
+                "pool": "2_pool", "conv2": "2_conv"}  # fmt: skip
 
 
-def up_convolution(x, filters: int, name: str):
-    """BN-ReLU-UpSampling2D(nearest)-Conv3x3-BN: the doubling half of an up-block, as the paper's code has it.
+def batch_norm(name: str):
+    """The generator's normalisation, synchronized so that a mirrored run computes what one device does."""
+    return layers.BatchNormalization(synchronized=True, name=name)
+
+
+def layer_norm(name: str):
+    """Layer normalisation over each sample's whole feature map (H, W, C), per-channel scale and shift.
+
+    That is the WGAN-GP code's layernorm, and GroupNormalization with a
+    single group computes exactly it. Keras's LayerNormalization over
+    axes (1, 2, 3) would learn a scale per position and does not reload
+    from .h5 (its gamma comes back with the wrong shape).
+    """
+    return layers.GroupNormalization(groups=1, epsilon=1e-5, name=name)
+
+
+def residual_block(x, filters: int, name: str, resample: str | None = None):
+    """norm-ReLU-Conv3x3-norm-ReLU-Conv3x3 plus a shortcut, as the WGAN-GP authors' ``ResidualBlock``.
+
+    ``resample="up"`` (the generator's up-block): BatchNorm, and the side
+    doubles by nearest-neighbour UpSampling2D before the first convolution
+    (see :func:`doubling_half`). ``"down"`` and ``None`` (the critic's
+    blocks): layer normalisation, and ``"down"`` halves the side by average
+    pooling before the second convolution, as the paper's code does.
+    """
+    if resample == "up":
+        y = layers.ReLU(name=f"{name}_{UP_NAMES['relu2']}")(doubling_half(x, filters, name))
+        y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_{UP_NAMES['conv2']}")(y)
+    else:
+        y = norm_relu_conv(x, filters, name, 1)
+        y = norm_relu_conv(y, filters, name, 2, pool=resample == "down")
+    return layers.Add(name=f"{name}_add")([shortcut(x, filters, name, resample), y])
+
+
+def norm_relu_conv(x, filters: int, name: str, index: int, pool: bool = False):
+    """LN-ReLU(-AvgPool)-Conv3x3: one half of a critic block."""
+    y = layer_norm(f"{name}_{CRITIC_NAMES[f'norm{index}']}")(x)
+    y = layers.ReLU(name=f"{name}_{CRITIC_NAMES[f'relu{index}']}")(y)
+    if pool:
+        y = layers.AveragePooling2D(2, name=f"{name}_{CRITIC_NAMES['pool']}")(y)
+    return layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_{CRITIC_NAMES[f'conv{index}']}")(y)
+
+
+def doubling_half(x, filters: int, name: str):
+    """BN-ReLU-UpSampling2D(nearest)-Conv3x3-BN: the first half of an up-block, as the paper's code has it.
 
     Doubling by repetition before the convolution gives the four pixels of
     every 2x2 output cell the same total weight whatever the kernel becomes
@@ -51,18 +93,23 @@ def up_convolution(x, filters: int, name: str):
     drifted apart until every sample carried a lattice of periods 2, 4 and 8
     (BENCHMARKS.md).
     """
-    y = layers.BatchNormalization(synchronized=True, name=f"{name}_bn1")(x)
-    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = batch_norm(f"{name}_{UP_NAMES['norm1']}")(x)
+    y = layers.ReLU(name=f"{name}_{UP_NAMES['relu1']}")(y)
     y = layers.UpSampling2D(2, name=f"{name}_up")(y)
-    y = layers.Conv2D(filters, KERNEL, padding="same", use_bias=False, name=f"{name}_upconv")(y)
-    return layers.BatchNormalization(synchronized=True, name=f"{name}_bn2")(y)
+    y = layers.Conv2D(filters, KERNEL, padding="same", use_bias=False, name=f"{name}_{UP_NAMES['conv1']}")(y)
+    return batch_norm(f"{name}_{UP_NAMES['norm2']}")(y)
 
 
-def residual_up_block(x, filters: int, name: str):
-    """The paper's up-block: BN-ReLU-Up-Conv-BN-ReLU-Conv plus a nearest-neighbour shortcut."""
-    y = layers.ReLU(name=f"{name}_relu2")(up_convolution(x, filters, name))
-    y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
-    return layers.Add(name=f"{name}_add")([up_shortcut(x, filters, name), y])
+def shortcut(x, filters: int, name: str, resample: str | None):
+    """The identity, resampled like the main path: nearest-neighbour doubling (every output pixel gets its
+    input's value) or average pooling; a 1x1 convolution where the width changes."""
+    if resample == "up":
+        x = layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
+    elif resample == "down":
+        x = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
+    if x.shape[-1] != filters:
+        x = layers.Conv2D(filters, 1, name=f"{name}_shortcut")(x)
+    return x
 
 
 def condition_map(condition, like, filters: int, name: str):
@@ -84,7 +131,7 @@ def gated_up_block(x, condition, filters: int, name: str):
     block's features (two convolutions) and c1, c2 projections of the
     condition; plus the same shortcut as the plain block.
     """
-    y = up_convolution(x, filters, name)
+    y = doubling_half(x, filters, name)
     a = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_a")(y)
     b = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_b")(y)
     c1 = condition_map(condition, a, filters, f"{name}_cond1")
@@ -92,27 +139,7 @@ def gated_up_block(x, condition, filters: int, name: str):
     gate = layers.Activation("sigmoid", name=f"{name}_gate")(layers.Add(name=f"{name}_a_c1")([a, c1]))
     signal = layers.Activation("tanh", name=f"{name}_signal")(layers.Add(name=f"{name}_b_c2")([b, c2]))
     y = layers.Multiply(name=f"{name}_gated")([gate, signal])
-    return layers.Add(name=f"{name}_add")([up_shortcut(x, filters, name), y])
-
-
-def layer_norm(name: str):
-    """Layer normalisation over each sample's whole feature map (H, W, C), per-channel scale and shift.
-
-    That is the WGAN-GP code's layernorm, and GroupNormalization with a
-    single group computes exactly it. Keras's LayerNormalization over
-    axes (1, 2, 3) would learn a scale per position and does not reload
-    from .h5 (its gamma comes back with the wrong shape).
-    """
-    return layers.GroupNormalization(groups=1, epsilon=1e-5, name=name)
-
-
-def norm_relu_conv(x, filters: int, name: str, pool: bool = False):
-    """LN-ReLU(-AvgPool)-Conv3x3, the unit of every critic block after the first."""
-    y = layer_norm(f"{name}_ln")(x)
-    y = layers.ReLU(name=f"{name}_relu")(y)
-    if pool:
-        y = layers.AveragePooling2D(2, name=f"{name}_pool")(y)
-    return layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv")(y)
+    return layers.Add(name=f"{name}_add")([shortcut(x, filters, name, "up"), y])
 
 
 def first_down_block(x, filters: int, name: str):
@@ -124,20 +151,6 @@ def first_down_block(x, filters: int, name: str):
     y = layers.AveragePooling2D(2, name=f"{name}_pool")(y)
     y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv2")(y)
     return layers.Add(name=f"{name}_add")([shortcut, y])
-
-
-def pooled_down_block(x, filters: int, name: str):
-    """LN-ReLU-Conv, LN-ReLU-AvgPool-Conv, plus an AvgPool shortcut (same width: no 1x1)."""
-    shortcut = layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
-    y = norm_relu_conv(x, filters, f"{name}_1")
-    y = norm_relu_conv(y, filters, f"{name}_2", pool=True)
-    return layers.Add(name=f"{name}_add")([shortcut, y])
-
-
-def identity_block(x, filters: int, name: str):
-    y = norm_relu_conv(x, filters, f"{name}_1")
-    y = norm_relu_conv(y, filters, f"{name}_2")
-    return layers.Add(name=f"{name}_add")([x, y])
 
 
 def build_wgan_generator(
@@ -158,7 +171,7 @@ def build_wgan_generator(
         if conditioning == "global":
             x = gated_up_block(x, condition, filters, f"up{stage}")
         else:
-            x = residual_up_block(x, filters, f"up{stage}")
+            x = residual_block(x, filters, f"up{stage}", resample="up")
     x = layers.BatchNormalization(synchronized=True, name="out_bn")(x)
     x = layers.ReLU(name="out_relu")(x)
     x = layers.Conv2D(image_shape[-1], KERNEL, padding="same", name="to_image")(x)
@@ -169,9 +182,9 @@ def build_wgan_generator(
 def critic_trunk(image, filters: int):
     check_paper_critic_size(image.shape[1])
     x = first_down_block(image, filters, "down1")
-    x = pooled_down_block(x, filters, "down2")
-    x = identity_block(x, filters, "res3")
-    return identity_block(x, filters, "res4")
+    x = residual_block(x, filters, "down2", resample="down")
+    x = residual_block(x, filters, "res3")
+    return residual_block(x, filters, "res4")
 
 
 def build_wgan_critic(image_shape, num_classes: int, filters: int = FILTERS):

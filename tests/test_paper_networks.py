@@ -10,11 +10,7 @@ from evaluation.metrics import lattice_strength
 from models import wgan_gp
 from models.dcgan import build_dcgan_generator
 from models.layout import paper_generator_plan
-from models.wgan_gp import (
-    build_wgan_critic,
-    build_wgan_generator,
-    residual_up_block,
-)
+from models.wgan_gp import build_wgan_critic, build_wgan_generator, residual_block
 
 
 @pytest.mark.parametrize("size, plan", [(28, (7, 2)), (32, (4, 3)), (64, (8, 3)), (128, (8, 4))])
@@ -78,6 +74,16 @@ def transposed_main_path(x, filters, name, kernel):
     return layers.Conv2D(filters, 3, padding="same")(y)
 
 
+def up_blocks_replaced_by(block):
+    """``residual_block`` with its up-blocks built by ``block`` (the critic's blocks unchanged)."""
+    original = wgan_gp.residual_block
+
+    def replaced(x, filters, name, resample=None):
+        return block(x, filters, name) if resample == "up" else original(x, filters, name, resample)
+
+    return replaced
+
+
 def sparse_up_block(x, filters, name):
     """The first up-block the project had: a 1x1 stride-2 transposed shortcut and a 3x3 stride-2 kernel."""
     shortcut = layers.Conv2DTranspose(filters, 1, strides=2, padding="same", name=f"{name}_shortcut")(x)
@@ -94,7 +100,7 @@ def block_output(block, seed=0):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_up_block_leaves_no_fixed_pixel_grid(seed):
-    assert phase_contrast(block_output(residual_up_block, seed)) < 1.15
+    assert phase_contrast(block_output(lambda x, f, name: residual_block(x, f, name, "up"), seed)) < 1.15
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -125,13 +131,13 @@ def test_generators_with_random_weights_draw_no_pixel_grid(conditioning):
 
 
 def test_a_generator_built_on_the_sparse_block_draws_a_pixel_grid(monkeypatch):
-    monkeypatch.setattr(wgan_gp, "residual_up_block", sparse_up_block)
+    monkeypatch.setattr(wgan_gp, "residual_block", up_blocks_replaced_by(sparse_up_block))
     assert mean_contrast(lambda: wgan_gp.build_wgan_generator((32, 32, 3), 3, 6, 8)) > 1.8
 
 
 def transposed_up_block(x, filters, name):
     """The up-block the project had until 2026-12-01: a 4x4 stride-2 Conv2DTranspose on the main path."""
-    return layers.Add()([wgan_gp.up_shortcut(x, filters, name), transposed_main_path(x, filters, name, 4)])
+    return layers.Add()([wgan_gp.shortcut(x, filters, name, "up"), transposed_main_path(x, filters, name, 4)])
 
 
 def drift(generator, seed: int):
@@ -162,8 +168,7 @@ def test_whatever_weights_training_reaches_the_generator_stamps_no_lattice(condi
 
 def test_the_lattice_test_catches_the_transposed_up_block(monkeypatch):
     """The old networks fail the test above: their transposed kernels' phases drift apart."""
-    monkeypatch.setattr(wgan_gp, "up_convolution", lambda x, f, name: transposed_up_block(x, f, name))
-    monkeypatch.setattr(wgan_gp, "residual_up_block", transposed_up_block)
+    monkeypatch.setattr(wgan_gp, "residual_block", up_blocks_replaced_by(transposed_up_block))
     assert drifted_lattice(lambda: wgan_gp.build_wgan_generator((64, 64, 3), 3, 6, 8)) > 6.0
 
 

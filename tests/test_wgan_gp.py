@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from losses import gradient_penalty, interpolate
 from models.trainers import ConditionalWGANGP
+from models.trainers.critic_terms import critic_on_both
 from models.wgan_gp import build_wgan_critic, build_wgan_generator
 from tests.conftest import run_script, shared_data
 from training.optimizers import adam
@@ -74,7 +75,7 @@ def critic_outputs_and_gradients(critic, trainer, real, fake, joint: bool):
     weights = tf.constant(np.random.default_rng(4).normal(size=(4, len(real))), tf.float32)
     with tf.GradientTape() as tape:
         if joint:
-            outputs = trainer.critic_on_both(real, fake)
+            outputs = critic_on_both(trainer.critic, real, fake)
         else:
             (real_score, real_class), (fake_score, fake_class) = (
                 critic(real, training=True),

@@ -1,0 +1,196 @@
+"""What every trainer shares: trackers for ``fit``'s progress bar, gradient averaging, the GAN's two networks.
+
+Every update happens under its own ``tf.GradientTape``; the generator and
+the discriminator have separate optimizers; ``Mean`` trackers feed ``fit``'s
+progress bar with running averages over the epoch.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from base.streams import stream_key
+from models import noise
+from models.augment import AdaptiveProbability, augment
+from models.keras_workarounds import PrebuiltTrainer, step_logs
+from models.trainers.average import GeneratorAverage
+
+REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes for the critic, fakes for the generator
+
+
+def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
+    """Gradients of the loss averaged over the global batch, on one device or many.
+
+    Each replica's loss is a mean over its own share of the batch and the
+    optimizer sums gradients across replicas, so dividing by the replica
+    count makes the update the gradient of the global-batch mean.
+    ``scaled_loss`` is ``optimizer.scale_loss(loss)``, taken inside the tape
+    (a no-op except under mixed_float16, whose optimizer unscales).
+    """
+    _, replicas = noise.replica_layout()
+    gradients = tape.gradient(scaled_loss, variables)
+    if replicas > 1:
+        gradients = [g / replicas for g in gradients]
+    optimizer.apply_gradients(zip(gradients, variables, strict=True))
+
+
+class Trainer(PrebuiltTrainer):
+    """What every trainer shares: its trackers, its gradient updates and the real batches a step takes.
+
+    ``real_batches_per_step`` is the trainer's own answer to what the data
+    pipeline must hand over: None for one plain batch, k for k batches side
+    by side, shaped (batch, k, ...) (the WGAN-GP's n_critic).
+    """
+
+    metric_names: tuple[str, ...] = ()
+    real_batches_per_step: int | None = None
+
+    def track(self, names) -> None:
+        """A running mean per name, shown by ``fit``'s progress bar and written to log.csv."""
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def current_values(self) -> dict:
+        """Quantities logged as they stand, not as means (ADA's probability)."""
+        return {}
+
+    def record(self, **values):
+        """Update the named trackers; return every tracker's running mean (for ``fit``'s logs).
+
+        A value given as ``(per-row values, row weights)`` makes a weighted
+        mean, which stays the global-batch ratio on any number of replicas
+        (a mean of per-replica ratios would not be).
+        """
+        for name, value in values.items():
+            if isinstance(value, tuple):
+                self.trackers[name].update_state(value[0], sample_weight=value[1])
+            else:
+                self.trackers[name].update_state(value)
+        return step_logs(self.trackers, self.current_values())
+
+    @staticmethod
+    def apply_gradients(optimizer, tape, loss, variables):
+        apply_mean_gradients(optimizer, tape, loss, variables)
+
+
+class ConditionalGAN(Trainer):
+    """What every conditional GAN trainer shares: the two networks, optimizers, noise, the weight average."""
+
+    discriminator_role = "discriminator"  # the name its checkpoints carry
+    adaptive_augmentation = False  # whether train_step feeds ADA's heuristic (augment_p="ada")
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim: int,
+        seed: int | None = None,
+        mix_fraction: float = 0.0,
+        ema_decay: float = 0.0,
+        augment_policy: tuple = (),
+        augment_p: float | str = 1.0,
+        ada_target: float = 0.6,
+        ada_images: int = 20000,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.augment_policy = tuple(augment_policy)
+        self.adaptive = None
+        if augment_p == "ada":
+            if not self.adaptive_augmentation:
+                raise ValueError(f"{type(self).__name__} has no adaptive augmentation (augment_p='ada')")
+            self.adaptive = AdaptiveProbability(ada_target, ada_images)
+        else:
+            self.augment_p = float(augment_p)
+        self.generator = generator
+        self.generator_average = GeneratorAverage(generator, ema_decay) if ema_decay > 0 else None
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.seed = int(seed or 0)
+        self.mix_fraction = float(mix_fraction)
+        self.track(self.metric_names)
+        self.mark_built()
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.build_optimizers()
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def critic_view(self, images, *where):
+        """What the discriminator or critic sees of ``images``: themselves, or their DiffAugment.
+
+        ``where`` keeps the draws of each call apart: (REAL or FAKE or GENERATED, critic update).
+        """
+        step = self.g_optimizer.iterations
+        probability = self.augment_p if self.adaptive is None else self.adaptive.probability.value
+        return augment(images, self.augment_policy, probability, self.seed, step, *where)
+
+    def sample_latent(self, batch_size, use: int = 0):
+        """z for this step's ``use``-th batch of fakes: a function of the seed and the generator's step count."""
+        key = stream_key(self.seed, "z", self.g_optimizer.iterations, use)
+        return noise.normal(key, batch_size, self.latent_dim)
+
+    def generator_conditions(self, labels, use: int = 0):
+        """The conditions the generator draws for this step's ``use``-th batch of fakes, and the one-hot mask.
+
+        With ``mix_fraction`` > 0 some rows are blends of two classes (see
+        ``noise.mixed_conditions``); the class terms on those fakes then aim
+        at the blend, half and half.
+        """
+        step = self.g_optimizer.iterations
+        return noise.mixed_conditions(self.seed, step, use, labels, self.mix_fraction)
+
+    def networks(self) -> dict:
+        """The trained models, by role: what a checkpoint restores."""
+        return {"generator": self.generator, self.discriminator_role: self.discriminator}
+
+    def saved_networks(self) -> dict:
+        """The models a checkpoint saves as .h5, by role: the trained ones and the averaged generator."""
+        saved = self.networks()
+        if self.generator_average is not None:
+            saved["generator_ema"] = self.sample_generator()
+        return saved
+
+    def saved_roles(self) -> list[str]:
+        """The names of the saved networks, without building the averaged one."""
+        return [*self.networks(), *(["generator_ema"] if self.generator_average is not None else [])]
+
+    def sample_generator(self) -> keras.Model:
+        """The generator that sample grids and evaluations draw from: the averaged one when there is one."""
+        if self.generator_average is None:
+            return self.generator
+        step = int(self.g_optimizer.iterations.numpy())  # int() of the variable itself fails on a MirroredVariable
+        return self.generator_average.model(step)
+
+    def optimizers(self) -> dict:
+        return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}
+
+    def state_variables(self) -> dict:
+        """Everything besides the networks' weights that resuming must restore, by name."""
+        state = {f"{role}_optimizer": optimizer.variables for role, optimizer in self.optimizers().items()}
+        if self.generator_average is not None:
+            state["generator_ema"] = self.generator_average.averages
+        if self.adaptive is not None:
+            state["augment"] = self.adaptive.variables
+        return state
+
+    def apply_generator_gradients(self, tape, scaled_loss) -> None:
+        """The generator's update, then the weight average's (one per generator step)."""
+        self.apply_gradients(self.g_optimizer, tape, scaled_loss, self.generator.trainable_variables)
+        if self.generator_average is not None:
+            self.generator_average.update(self.g_optimizer.iterations)
+
+    def build_optimizers(self) -> None:
+        """Create optimizer slots now, not lazily inside a graph loop; a checkpoint restores into them."""
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def current_values(self) -> dict:
+        return {} if self.adaptive is None else {"augment_p": self.adaptive.probability.value}

@@ -1,0 +1,33 @@
+"""The critic's side of the Wasserstein game, shared by the WGAN-GP and the critic's pretraining."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from losses import gradient_penalty, wasserstein_estimate
+
+
+@tf.autograph.experimental.do_not_convert  # no Python control flow; autograph mis-binds it under a lambda
+def critic_on_both(critic, real, fake):
+    """``(real scores, fake scores, real class logits, fake class logits)`` from one critic pass.
+
+    The critic has no batch statistics (layer normalisation per sample),
+    so one pass over the real and fake images stacked computes what two
+    passes do, in half the kernel launches and with twice the batch per
+    convolution.
+    """
+    count = tf.shape(real)[0]
+    scores, classes = critic(tf.concat([real, tf.cast(fake, real.dtype)], axis=0), training=True)
+    return scores[:count], scores[count:], classes[:count], classes[count:]
+
+
+def penalised_wasserstein(critic, real, fake, epsilon):
+    """``(W estimate, gradient penalty, real class logits, fake class logits)``: the critic's adversarial terms.
+
+    ``epsilon`` places each interpolate between its real and fake image; the
+    penalty's pass stays apart from the stacked one, which its double
+    backward would otherwise make larger (BENCHMARKS.md).
+    """
+    real_score, fake_score, real_class, fake_class = critic_on_both(critic, real, fake)
+    penalty = gradient_penalty(lambda images: critic(images, training=True)[0], real, fake, epsilon)
+    return wasserstein_estimate(real_score, fake_score), penalty, real_class, fake_class

@@ -1,0 +1,66 @@
+"""The paper's conditional DC-GAN trainer: the double loss, for D and for G."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from losses import (
+    class_accuracy,
+    class_cross_entropy,
+    class_hits,
+    discriminator_validity_loss,
+    generator_validity_loss,
+    validity_accuracy,
+)
+from models.trainers.base import FAKE, GENERATED, REAL, ConditionalGAN
+
+
+class ConditionalDCGAN(ConditionalGAN):
+    """The paper's double loss: validity BCE + class cross-entropy, for D and for G.
+
+    D learns the class of real images only: classifying fakes would reward it
+    for agreeing with a generator that does not yet draw the class. With
+    ``mix_fraction`` > 0 the step's fakes (for D and for G) come from the
+    same conditions, some of them two-class blends; ``g_class_acc`` counts
+    the one-class rows only.
+    """
+
+    metric_names = ("d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc")
+    adaptive_augmentation = True
+
+    def __init__(self, generator, discriminator, latent_dim: int, class_weight: float = 1.0, **kwargs):
+        super().__init__(generator, discriminator, latent_dim, **kwargs)
+        self.class_weight = class_weight
+
+    def train_step(self, data):
+        real, labels = data
+        batch_size = tf.shape(real)[0]
+        condition, one_class = self.generator_conditions(labels)
+
+        fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
+        real, fake = self.critic_view(real, REAL), self.critic_view(fake, FAKE)
+        with tf.GradientTape() as tape:
+            real_validity, real_class = self.discriminator(real, training=True)
+            fake_validity, _ = self.discriminator(fake, training=True)
+            d_loss = discriminator_validity_loss(real_validity, fake_validity)
+            d_loss += self.class_weight * class_cross_entropy(labels, real_class)
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        self.apply_gradients(self.d_optimizer, tape, scaled, self.discriminator.trainable_variables)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator([self.sample_latent(batch_size, use=1), condition], training=True)
+            fake_validity, fake_class = self.discriminator(self.critic_view(fake, GENERATED), training=True)
+            g_loss = generator_validity_loss(fake_validity)
+            g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        self.apply_generator_gradients(tape, scaled)
+        if self.adaptive is not None:  # after the whole step, so all of it used one p
+            self.adaptive.observe(real_validity, self.g_optimizer.iterations)
+
+        return self.record(
+            d_loss=d_loss,
+            g_loss=g_loss,
+            d_real_acc=validity_accuracy(real_validity, fake_validity),
+            d_class_acc=class_accuracy(labels, real_class),
+            g_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only
+        )
