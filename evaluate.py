@@ -22,6 +22,7 @@ import argparse
 import os
 
 from base.choices import DATASETS, RESIZE_MODES
+from base.terminal import start_tensorflow_quietly
 from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
 from training.cli import OneLineErrorParser, add_inception_flags, check_inception_flags, positive_int, run_cli
 
@@ -75,12 +76,13 @@ def main(argv=None):
         parser.error(f"--data-dir {args.data_dir} is not a directory")
     check_inception_flags(parser, args.inception_weights, args.fid_stats)
 
-    import keras  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    import keras
 
     from base.networks import load_generator
     from base.rundir import DEFAULT_CACHE, choose_generator, metrics_path
     from data import load_images, validation_images
-    from evaluation.checkpoint import check_fits, evaluate_generator, generator_image_shape
+    from evaluation.generator_report import check_fits, evaluate_generator, generator_image_shape
     from evaluation.report import format_table, write_report
 
     keras.utils.set_random_seed(args.seed)

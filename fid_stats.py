@@ -20,6 +20,7 @@ import argparse
 import os
 
 from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
+from base.terminal import start_tensorflow_quietly
 from training.cli import OneLineErrorParser, check_inception_flags, positive_int, run_cli
 
 SPLITS = ("train", "val")
@@ -66,6 +67,7 @@ def main(argv=None):
     if args.split == "val" and args.dataset != "wikiart":
         parser.error("--split val applies to --dataset wikiart (the ArtGAN style_val.csv) only")
 
+    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
     from pathlib import Path
 
     from base.rundir import DEFAULT_CACHE

@@ -27,6 +27,7 @@ Examples:
 
 import argparse
 
+from base.terminal import start_tensorflow_quietly
 from sampling.conditions import MIX_MODES
 from sampling.figures import CLASS_COUNT, DEFAULT_NOISE, GRID_KINDS
 from training.cli import OneLineErrorParser, positive_int, run_cli
@@ -94,7 +95,8 @@ def parse_args(argv) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    import sampling  # TensorFlow loads with the generator, after the flags are checked
+    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    import sampling
     from base.errors import UserError
 
     checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])

@@ -5,7 +5,10 @@ the value all read the same tuple here; ``--help`` stays instant.
 """
 
 DATASETS = ("mnist", "cifar10", "wikiart", "folder", "digits")
-DEFAULT_IMAGE_SIZE = {"mnist": 28, "cifar10": 32, "wikiart": 64, "folder": 64, "digits": 32}
+DEFAULT_IMAGE_SIZE = {"mnist": 28, "cifar10": 32, "wikiart": 64, "folder": 64, "digits": 32}  # the paper's sizes
+DEFAULT_CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3, "folder": 3, "digits": 1}
+FLIPPED_DATASETS = ("wikiart",)  # flipped at random by default: a mirrored painting keeps its style, a digit does not
+MIN_IMAGE_SIZE = 8  # the smallest side every network's plan can reach
 RESIZE_MODES = ("squash", "crop")  # image files: ignore the aspect ratio (the paper), or take the central square
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # models/augment.py's transforms (DiffAugment's)
 ADAPTIVE = "ada"  # --augment-p ada: ADA's adaptive probability (DC-GAN)
@@ -22,3 +25,11 @@ def check_choice(what: str, value, choices) -> None:
     """A ValueError naming the choices, for builders called with a value no flag would have allowed."""
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def check_image_size(size: int) -> None:
+    """A one-line user error (the choices module imports nothing, so the error class is looked up here)."""
+    from base.errors import UserError
+
+    if size < MIN_IMAGE_SIZE:
+        raise UserError(f"--image-size {size} is too small; use {MIN_IMAGE_SIZE} or more")

@@ -13,6 +13,8 @@ numbers than TensorFlow's for the same key: ``--jit`` is part of a run's noise.)
 
 from __future__ import annotations
 
+import numpy as np
+
 STREAMS = (
     "shuffle",  # the order of the training images, per epoch
     "flip",  # horizontal flips of the real images, per (epoch, step)
@@ -23,6 +25,28 @@ STREAMS = (
     "augment",  # DiffAugment's transforms, per (generator step, what is augmented, draw)
     "standing_statistics",  # the fixed draws that measure the averaged generator's BatchNorm statistics
 )
+
+
+# NumPy's streams: the draws made outside TensorFlow, for pictures and figures rather than training. Each
+# keeps the number its draws used before the streams had names, so grids and figures measured since draw
+# the same numbers.
+NUMPY_STREAMS = {
+    "held_out": 7,  # data.held_out_split: the images a judge or the critic's pretraining holds out
+    "grid_noise": 104729,  # sampling.fixed_noise: a run's sample-grid and mixing-matrix noise
+    "evaluation_real": 11,  # evaluation.measure: the real images a figure compares with
+    "evaluation_noise": 7561,  # evaluation.measure: the samples' z
+    "inception_noise": 2015,  # evaluation.inception: the samples' z
+    "inception_labels": 2016,  # evaluation.inception: the samples' classes
+    "inception_real": 2017,  # evaluation.inception: the real images
+    "kid_subsets": 3,  # evaluation.metrics.kernel_distance: the subsets the KID averages over
+}
+
+
+def numpy_stream(seed, name: str, *indices) -> np.random.Generator:
+    """A NumPy generator for ``name`` at ``indices``: a pure function of (seed, name, indices)."""
+    if name not in NUMPY_STREAMS:
+        raise KeyError(f"unknown NumPy stream {name!r}; add it to base.streams.NUMPY_STREAMS")
+    return np.random.default_rng([int(seed), NUMPY_STREAMS[name], *map(int, indices)])
 
 
 def stream_key(seed, name: str, *indices):

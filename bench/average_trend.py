@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from training.cli import OneLineErrorParser, non_negative_int, open_fraction, positive_int, run_cli
 
-from training.cli import OneLineErrorParser, non_negative_int, open_fraction, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHOWN = ("conditional_accuracy", "frechet_distance", "kid", "precision", "recall")
 

@@ -33,14 +33,12 @@ import argparse
 import csv
 import json
 import math
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from base.errors import UserError
+from training.cli import OneLineErrorParser, positive_int, run_cli
 
-from base.errors import UserError  # noqa: E402
-from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MODES = ("off", "can", "damped-0.25", "damped-0.5", "damped-0.75")
 SAME_SETTINGS = ("creative", "damping", "epochs", "filters", "seed", "fake_class_loss", "image_size", "critic_weights",
@@ -92,27 +90,26 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
-def run_config(args, mode: str) -> dict:
-    import train_wgan_gp
+def run_settings(args, mode: str):
+    """The mode's settings, resolved by the WGAN-GP recipe as train_wgan_gp.py would resolve its flags."""
+    from training.recipes.wgan_gp import RECIPE
 
     settings = dict(data_dir=args.data_dir, epochs=args.epochs, filters=args.filters, image_size=args.image_size,
                     seed=args.seed, quiet=True, cache_dir=args.cache_dir, out=str(Path(args.out) / mode),
                     fake_class_loss=False, critic_weights=args.critic_weights, **mode_settings(mode))  # fmt: skip
     if args.init_from:
-        from training.transfer import locate
-
-        settings |= {"init_from": [args.init_from], "init_weights": locate([args.init_from])}
+        settings["init_from"] = [args.init_from]
     if args.mixed_precision != "off":
         settings["mixed_precision"] = args.mixed_precision
-    return train_wgan_gp.RECIPE.defaults("wikiart", **settings)
+    return RECIPE.settings("wikiart", **settings)
 
 
-def trained_run(config: dict) -> Path:
+def trained_run(settings) -> Path:
     """The mode's run directory, trained now unless its last checkpoint is there from the same settings."""
-    import train_wgan_gp
     from bench.runs import trained_run as train_or_reuse
+    from training.recipes.wgan_gp import RECIPE
 
-    return train_or_reuse(config, train_wgan_gp.RECIPE, "bench_creative", SAME_SETTINGS)
+    return train_or_reuse(settings, RECIPE, SAME_SETTINGS)
 
 
 def critic_entropy(run: Path) -> float:
@@ -125,7 +122,7 @@ def measure_run(run: Path, epochs: int, data, validation, judge_seeds, samples: 
     """``(figures, weight-averaged generator)``: every judge's figures of the run's last checkpoint."""
     from base.networks import load_generator
     from base.rundir import network_path
-    from evaluation.checkpoint import evaluate_generator
+    from evaluation.generator_report import evaluate_generator
 
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
     judged = {}
@@ -180,7 +177,7 @@ def modes_figure(generators: dict, class_names, seed: int, path: Path) -> Path:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    configs = {mode: run_config(args, mode) for mode in args.modes}  # every mode checked before any trains
+    every = {mode: run_settings(args, mode) for mode in args.modes}  # every mode checked before any trains
 
     from base.rundir import DEFAULT_CACHE
     from data import load_images, validation_images
@@ -191,8 +188,8 @@ def main(argv=None):
     if validation is None:
         raise UserError(f"{args.data_dir} has no style_train.csv and style_val.csv: the judges need the val split")
     results, generators = {}, {}
-    for mode, config in configs.items():
-        run = trained_run(config)
+    for mode, settings in every.items():
+        run = trained_run(settings)
         results[mode], generators[mode] = measure_run(
             run, args.epochs, data, validation, args.judge_seeds, args.n, cache_dir
         )

@@ -14,15 +14,13 @@ and batch size on the same machine.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from training.cli import OneLineErrorParser, positive_int, run_cli
 
-from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATASETS = {"mnist": "mnist", "cifar10": "cifar10", "wikiart": "wikiart"}
 
@@ -85,10 +83,9 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
     import numpy as np
     import tensorflow as tf
 
-    from train_dcgan import RECIPE
+    from training.recipes.dcgan import RECIPE
 
-    config = RECIPE.defaults("mnist", seed=0)
-    trainer = RECIPE.build_trainer(config, tuple(image_shape), num_classes)
+    trainer = RECIPE.build_trainer(RECIPE.settings("mnist", seed=0), tuple(image_shape), num_classes)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (batch_size, *image_shape)).astype("float32")
     conditions = np.eye(num_classes, dtype="float32")[rng.integers(0, num_classes, batch_size)]
@@ -101,14 +98,14 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
 def main(argv=None):
     args = build_parser().parse_args(argv)
     from base.errors import UserError
-    from train_dcgan import RECIPE
+    from training.recipes.dcgan import RECIPE
 
     rows = []
     for dataset in args.datasets:
         folder = Path(args.data_root) / DATASETS[dataset]
         if not folder.is_dir():
             raise UserError(f"{folder} is absent; pass --data-root (the folder that holds {DATASETS[dataset]}/)")
-        batch_size = RECIPE.defaults(dataset)["batch_size"]
+        batch_size = RECIPE.settings(dataset).optimisation.batch_size
         rates = loader_rates(dataset, str(folder), batch_size, args.epochs)
         shape = rates["image_shape"]
         rates["train_images_per_s"] = training_rate(shape, rates["num_classes"], batch_size, args.train_steps)

@@ -15,14 +15,12 @@ line over --n says the pass streams.
 from __future__ import annotations
 
 import resource
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from training.cli import OneLineErrorParser, positive_int, run_cli
 
-from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_parser() -> OneLineErrorParser:

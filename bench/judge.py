@@ -18,14 +18,12 @@ after each epoch on the ``style_val.csv`` paintings (chance: 1 / styles):
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from training.cli import OneLineErrorParser, positive_int, run_cli
 
-from training.cli import OneLineErrorParser, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 NETWORKS = ("project", "pooled-bn", "colour")
 POOLED_FILTERS = (16, 32, 64, 128)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Sample quality of a conditional GAN trained on real MNIST, CIFAR-10 or WikiArt on this machine, and its wall time.
 
-Trains with the training script's own build_trainer and paper defaults
-(through training.experiment.run_experiment, so the run directory is the
-usual one), then evaluates the last checkpoint's generators with
+Trains with the training script's own recipe (its settings, policy and
+trainer, through training.runner.run, so the run directory is the usual
+one), then evaluates the last checkpoint's generators with
 evaluation/ (the weight average and the raw generator, when the run kept an
 average): conditional accuracy beside the judge's own held-out accuracy,
 mixing fidelity, the Frechet distance in the judge's feature space beside
@@ -32,6 +32,7 @@ BENCHMARKS.md row (BUDGETS below); a flag overrides its part of it.
   python bench/quality.py --mix-fraction 0.25
   python bench/quality.py --model wgan-gp                   # 32 filters, bfloat16, batch 32, 45 epochs
   python bench/quality.py --dataset wikiart --data-dir ../shared/data/wikiart-8k --model wgan-gp  # 64 filters, 30 ep.
+  python bench/quality.py --dataset wikiart --data-dir ../shared/data/wikiart-8k --model dcgan    # 45 epochs
   python bench/quality.py --dataset cifar10 --model wgan-gp --filters 64 --epochs 10
   python bench/quality.py --dataset cifar10 --subset 0.1 --epochs 100 --augment color,translation,cutout
   python bench/quality.py --dataset wikiart --image-size 32 --epochs 100 --augment color,translation,cutout
@@ -41,15 +42,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from base.choices import UPSAMPLINGS  # noqa: E402
-from training.cli import (  # noqa: E402
+from base.choices import UPSAMPLINGS
+from training.cli import (
     OneLineErrorParser,
     add_augment_flags,
     add_ema_flag,
@@ -62,9 +59,10 @@ from training.cli import (  # noqa: E402
     run_cli,
 )
 
-MODELS = {"dcgan": "train_dcgan", "wgan-gp": "train_wgan_gp"}
+ROOT = Path(__file__).resolve().parents[1]
+
+MODELS = {"dcgan": "training.recipes.dcgan", "wgan-gp": "training.recipes.wgan_gp"}
 DATA_DIRS = {"mnist": "mnist", "cifar10": "cifar10", "wikiart": "wikiart"}
-SIZES = {"mnist": 28, "cifar10": 32, "wikiart": 64}
 # (dataset, model) -> minimum conditional accuracy, maximum Frechet distance / floor, minutes
 TARGETS = {
     ("mnist", "dcgan"): {"conditional_accuracy": 0.98, "mixing_mass": 0.8, "total_minutes": 15.0},
@@ -80,7 +78,7 @@ BUDGETS = {
     ("mnist", "wgan-gp"): {"epochs": 45, "filters": 32, "mixed_precision": "bfloat16", "batch_size": 32},
     ("cifar10", "dcgan"): {"epochs": 25},
     ("cifar10", "wgan-gp"): {"epochs": 10, "filters": 64},
-    ("wikiart", "dcgan"): {"epochs": 10, "mixed_precision": "bfloat16"},
+    ("wikiart", "dcgan"): {"epochs": 45, "mixed_precision": "bfloat16"},
     ("wikiart", "wgan-gp"): {"epochs": 30, "filters": 64, "mixed_precision": "bfloat16"},
 }
 TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
@@ -132,13 +130,13 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
-def training_script(model: str):
-    """The training script whose build_trainer and paper defaults the benchmark uses."""
-    return importlib.import_module(MODELS[model])
+def recipe_of(model: str):
+    """The recipe the training script trains, whose settings, policy and trainer the benchmark uses."""
+    return importlib.import_module(MODELS[model]).RECIPE
 
 
-def bench_config(args, script) -> dict:
-    """The training script's own settled config, with the bench's data, budget and flags."""
+def bench_settings(args, recipe):
+    """The recipe's own settings, with the bench's data, budget and flags given as a user would give them."""
     data_dir = args.data_dir or str(ROOT.parent / "shared" / "data" / DATA_DIRS[args.dataset])
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
@@ -151,7 +149,7 @@ def bench_config(args, script) -> dict:
     settings.update(given)
     if settings.get("mixed_precision") == "off":
         settings["mixed_precision"] = None
-    return script.RECIPE.defaults(args.dataset, **settings)
+    return recipe.settings(args.dataset, **settings)
 
 
 def frechet_ratio(figures: dict) -> float:
@@ -192,7 +190,7 @@ def checkpoint_generators(run, epochs: int) -> dict:
     return files
 
 
-def on_a_subset(config: dict, data, fraction: float, cache_dir: Path) -> dict:
+def on_a_subset(settings, data, fraction: float, cache_dir: Path):
     """Train on a stratified ``fraction`` of ``data``, written once as a class-folder tree in the cache.
 
     ``classes.txt`` keeps the dataset's class order, so the generator's class
@@ -202,18 +200,17 @@ def on_a_subset(config: dict, data, fraction: float, cache_dir: Path) -> dict:
 
     from data import held_out_split
 
-    _, kept = held_out_split(data.labels, fraction, config["seed"])
-    folder = cache_dir / "subsets" / f"{config['dataset']}-{data.image_shape[0]}-{fraction}-{config['seed']}"
+    dataset, seed = settings.data.dataset, settings.run.seed
+    _, kept = held_out_split(data.labels, fraction, seed)
+    folder = cache_dir / "subsets" / f"{dataset}-{data.image_shape[0]}-{fraction}-{seed}"
     if not (folder / "classes.txt").is_file():
         for index in kept:
             path = folder / data.class_names[data.labels[index]] / f"{index:06d}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(data.images[index].squeeze()).save(path)
         (folder / "classes.txt").write_text("".join(name + "\n" for name in data.class_names))
-    flip = config["dataset"] == "wikiart" if config["flip"] is None else config["flip"]
-    print(f"training on {len(kept)} of {len(data.labels)} {config['dataset']} images ({folder})")
-    return {**config, "dataset": "folder", "data_dir": str(folder), "image_size": data.image_shape[0], "flip": flip,
-            "subset": fraction}  # fmt: skip
+    print(f"training on {len(kept)} of {len(data.labels)} {dataset} images ({folder})")
+    return settings.replace(dataset="folder", data_dir=str(folder))  # the size and flips stay the dataset's
 
 
 def main(argv=None):
@@ -222,29 +219,29 @@ def main(argv=None):
     if args.subset and args.dataset == "mnist":
         parser.error("--subset writes colour image folders: use it with cifar10 or wikiart")
     check_inception_flags(parser, args.inception_weights, args.fid_stats)
-    script = training_script(args.model)
-    config = bench_config(args, script)
+    recipe = recipe_of(args.model)
+    settings = bench_settings(args, recipe)
 
     from base.networks import load_generator
     from base.rundir import DEFAULT_CACHE
     from data import load_images, validation_images
-    from evaluation.checkpoint import evaluate_generator
+    from evaluation.generator_report import evaluate_generator
     from evaluation.report import format_table, write_report
-    from training.experiment import run_experiment
+    from training.runner import run as train
 
     started = time.perf_counter()
     cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    size = config["image_size"] or SIZES[args.dataset]
-    data = load_images(args.dataset, config["data_dir"], size, cache_dir=cache_dir, progress=False)
-    validation = validation_images(args.dataset, config["data_dir"], size, data.class_names, cache_dir=cache_dir)
+    size, data_dir, epochs = settings.data.image_size, settings.data.data_dir, settings.optimisation.epochs
+    data = load_images(args.dataset, data_dir, size, cache_dir=cache_dir, progress=False)
+    validation = validation_images(args.dataset, data_dir, size, data.class_names, cache_dir=cache_dir)
     if args.subset:
-        config = on_a_subset(config, data, args.subset, Path(cache_dir))
-    name = f"bench_quality-{args.dataset}-{args.model}"
-    run = run_experiment(config, set(config), name, script.RECIPE.build_trainer)
+        settings = on_a_subset(settings, data, args.subset, Path(cache_dir))
+    run = train(recipe, settings)
     trained = time.perf_counter()
-    report = {"model": args.model, "run": str(run.root), "epochs": config["epochs"], "training_config": config}
+    report = {"model": args.model, "run": str(run.root), "epochs": epochs, "training_config": settings.flat()}
+    report["subset"] = args.subset
     evaluated = {}
-    for which, path in checkpoint_generators(run, config["epochs"]).items():
+    for which, path in checkpoint_generators(run, epochs).items():
         generator = load_generator(path)
         evaluated[which] = evaluate_generator(
             generator, data, args.dataset, cache_dir, args.n, seed=0, inception_weights=args.inception_weights,

@@ -4,9 +4,9 @@
 Each case runs in a fresh Python process (its own precision policy, XLA
 cache and memory) and goes through the real training path: the trainer
 that ``train_dcgan.py`` / ``train_wgan_gp.py`` build from the paper's
-defaults (``build_trainer(config, image_shape, num_classes)``), compiled
+defaults (their recipes' ``build_trainer(settings, image_shape, num_classes)``), compiled
 with ``--jit`` on or off, the precision policy set before the networks
-are built (as ``training/experiment.py`` does), and ``trainer.fit`` on one
+are built (as ``training/runner.py`` does), and ``trainer.fit`` on one
 real batch from ``data.training_dataset`` (WGAN-GP: ``group=n_critic``)
 repeated in memory. A first ``fit`` traces and warms up; a second one is
 timed per iteration (one ``train_step`` = one generator update) with a
@@ -47,13 +47,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from base.choices import DEFAULT_CHANNELS
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # Each image size stands for the dataset the paper trains at that size.
 DATASET_OF_SIZE = {28: "mnist", 32: "cifar10", 64: "wikiart"}
-CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3}
 CLASSES = {"mnist": 10, "cifar10": 10, "wikiart": 9}  # wikiart: the 9 styles the paper's code kept
 
 
@@ -131,44 +130,60 @@ class Result:
 # --------------------------------------------------------------------------- settings of a case
 
 
-def paper_config(case: Case) -> tuple[dict, tuple, int]:
-    """``(config, image_shape, num_classes)`` as the training script would settle them."""
-    import train_dcgan
-    import train_wgan_gp
+def recipe_of(case: Case):
+    from training.recipes import dcgan, wgan_gp
 
+    return (wgan_gp if case.model == "wgan" else dcgan).RECIPE
+
+
+def paper_settings(case: Case) -> tuple:
+    """``(settings, image_shape, num_classes)`` as the training script would resolve them."""
     dataset = DATASET_OF_SIZE[case.size]
-    recipe = train_wgan_gp.RECIPE if case.model == "wgan" else train_dcgan.RECIPE
-    config = recipe.defaults(
-        dataset,
-        seed=0,
-        jit=case.jit,
-        mixed_precision=case.precision if case.precision != "float32" else None,
-        steps_per_epoch_actual=1000,  # only shapes the learning-rate schedule
+    settings = recipe_of(case).settings(
+        dataset, seed=0, jit=case.jit, mixed_precision=case.precision if case.precision != "float32" else None
     )
-    return config, (case.size, case.size, CHANNELS[dataset]), CLASSES[dataset]
+    return settings, (case.size, case.size, DEFAULT_CHANNELS[dataset]), CLASSES[dataset]
 
 
-def one_real_batch(config: dict, image_shape, num_classes: int):
+def paper_trainer(case: Case):
+    """``(settings, compiled trainer, one real batch)`` of a Keras case, its precision policy set first."""
+    import keras
+
+    from training.devices import set_precision
+
+    settings, image_shape, num_classes = paper_settings(case)
+    keras.utils.set_random_seed(0)
+    set_precision(settings.devices.policy)
+    trainer = recipe_of(case).build_trainer(settings, image_shape, num_classes)  # 1,000 steps shape the schedule
+    return settings, trainer, one_real_batch(settings, trainer.real_batches_per_step, image_shape, num_classes)
+
+
+def images_per_step(settings, case: Case) -> int:
+    """Real images one train_step (one generator iteration) consumes: a batch per critic update for a WGAN."""
+    return settings.optimisation.batch_size * (settings.optimisation.n_critic if case.model == "wgan" else 1)
+
+
+def one_real_batch(settings, group: int | None, image_shape, num_classes: int):
     """The first element of the training stream on random images: the shapes and layout fit() sees."""
     import numpy as np
 
     from data import training_dataset
 
-    group = config.get("n_critic")  # None for the DC-GAN: plain batches
-    count = config["batch_size"] * (group or 1)
+    count = settings.optimisation.batch_size * (group or 1)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (count, *image_shape), dtype=np.uint8)
     labels = rng.integers(0, num_classes, count)
-    stream = training_dataset(images, labels, num_classes, config["batch_size"], seed=0, group=group)
+    stream = training_dataset(images, labels, num_classes, settings.optimisation.batch_size, seed=0, group=group)
     return next(iter(stream))
 
 
-def iteration_flops(case: Case, trainer, config: dict) -> int:
+def iteration_flops(case: Case, trainer, settings) -> int:
     from bench.flops import dcgan_iteration_flops, wgan_gp_iteration_flops
 
     if case.model == "wgan":
-        return wgan_gp_iteration_flops(trainer.generator, trainer.critic, config["batch_size"], config["n_critic"])
-    return dcgan_iteration_flops(trainer.generator, trainer.discriminator, config["batch_size"])
+        batch, n_critic = settings.optimisation.batch_size, settings.optimisation.n_critic
+        return wgan_gp_iteration_flops(trainer.generator, trainer.critic, batch, n_critic)
+    return dcgan_iteration_flops(trainer.generator, trainer.discriminator, settings.optimisation.batch_size)
 
 
 def iterations_to_time(seconds_per_iteration: float, minimum: int, min_seconds: float) -> int:
@@ -207,17 +222,7 @@ def run_keras(case: Case, args) -> Result:
     import keras
     import tensorflow as tf
 
-    import train_dcgan
-    import train_wgan_gp
-    from training.cli import images_per_step, precision_policy
-    from training.devices import set_precision
-
-    config, image_shape, num_classes = paper_config(case)
-    keras.utils.set_random_seed(0)
-    set_precision(precision_policy(config))
-    build = (train_wgan_gp.RECIPE if case.model == "wgan" else train_dcgan.RECIPE).build_trainer
-    trainer = build(config, image_shape, num_classes)
-    batch = one_real_batch(config, image_shape, num_classes)
+    settings, trainer, batch = paper_trainer(case)
     data = tf.data.Dataset.from_tensors(batch).repeat()
 
     class IterationClock(keras.callbacks.Callback):
@@ -233,8 +238,8 @@ def run_keras(case: Case, args) -> Result:
     steps = iterations_to_time(warm[-1][0], args.iterations, args.min_seconds)
     trainer.fit(data, epochs=1, steps_per_epoch=steps + 1, verbose=0, callbacks=[clock])
     times = intervals(clock.marks[1:])  # from the end of the first step: fit's own set-up is not an iteration
-    flops = iteration_flops(case, trainer, config)
-    result = timed_result(case, warm[0][0], times, images_per_step(config), flops)
+    flops = iteration_flops(case, trainer, settings)
+    result = timed_result(case, warm[0][0], times, images_per_step(settings, case), flops)
     if args.profile:
         add_profile(result, "tensorflow", lambda steps: trainer.fit(data, epochs=1, steps_per_epoch=steps, verbose=0))
     return result
@@ -242,23 +247,14 @@ def run_keras(case: Case, args) -> Result:
 
 def run_plain(case: Case, args) -> Result:
     """The same trainer's train_step under a bare tf.function: what fit() itself costs, by difference."""
-    import keras
     import tensorflow as tf
 
-    import train_wgan_gp
-    from training.cli import images_per_step, precision_policy
-    from training.devices import set_precision
-
-    config, image_shape, num_classes = paper_config(case)
-    keras.utils.set_random_seed(0)
-    set_precision(precision_policy(config))
-    trainer = train_wgan_gp.RECIPE.build_trainer(config, image_shape, num_classes)
-    batch = one_real_batch(config, image_shape, num_classes)
+    settings, trainer, batch = paper_trainer(case)
     step = tf.function(trainer.train_step, jit_compile=case.jit)
     one_iteration = lambda: float(step(batch)["g_loss"])  # noqa: E731 (float() waits for the step)
     first, times = time_calls(one_iteration, args)
-    flops = iteration_flops(case, trainer, config)
-    result = timed_result(case, first, times, images_per_step(config), flops)
+    flops = iteration_flops(case, trainer, settings)
+    result = timed_result(case, first, times, images_per_step(settings, case), flops)
     if args.profile:
         add_profile(result, "tensorflow", lambda steps: repeat(one_iteration, steps))
     return result
@@ -270,12 +266,11 @@ def run_torch(case: Case, args) -> Result:
     except ImportError:
         return Result(case.name, os.getloadavg()[0], note="skipped: torch is not installed")
     from bench.torch_reference import build_iteration
-    from training.cli import images_per_step
 
-    config, image_shape, num_classes = paper_config(case)
-    one_iteration, flops = build_iteration(case, config, image_shape, num_classes)
+    settings, image_shape, num_classes = paper_settings(case)
+    one_iteration, flops = build_iteration(case, settings, image_shape, num_classes)
     first, times = time_calls(one_iteration, args)
-    result = timed_result(case, first, times, images_per_step(config), flops)
+    result = timed_result(case, first, times, images_per_step(settings, case), flops)
     if args.profile:
         add_profile(result, "torch", lambda steps: repeat(one_iteration, steps))
     return result
@@ -469,12 +464,12 @@ def table(results: list[Result]) -> str:
         case = CASES[result.case]
         if case.kind == "peak":
             continue
-        config, _, _ = paper_config(case)
+        settings, _, _ = paper_settings(case)
         network = {"dcgan": "DC-GAN", "wgan": "WGAN-GP"}[case.model]
         path = {"keras": "trainer.fit", "plain": "tf.function(train_step)", "torch": "PyTorch"}[case.kind]
         path += "" if case.onednn or case.kind == "torch" else " (Eigen kernels)"
         jit = "-" if case.kind == "torch" else ("on" if case.jit else "off")
-        row = [case.name, network, str(case.size), str(config["batch_size"]), case.precision, jit, path]
+        row = [case.name, network, str(case.size), str(settings.optimisation.batch_size), case.precision, jit, path]
         row.append(f"{result.load_before:.2f}")
         if result.iterations:
             gflop = result.gflop_per_iteration

@@ -192,24 +192,24 @@ def soft_cross_entropy(condition, logits):
 class Trainer:
     """One generator iteration of the Keras trainers, in PyTorch."""
 
-    def __init__(self, model, config, image_shape, classes, precision):
+    def __init__(self, model, settings, image_shape, classes, precision):
         size, _, channels = image_shape
-        self.model, self.config, self.latent = model, config, config["latent_dim"]
+        self.model, self.settings, self.latent = model, settings, settings.networks.latent_dim
         if model == "wgan":
-            filters = config["filters"]
+            filters = settings.networks.filters
             self.g = WGenerator(size, channels, classes, self.latent, filters)
             self.d = WCritic(size, channels, classes, filters)
-            betas = (config["beta1"], config["beta2"])
-            own = config["critic_class_weight"]
-            self.critic_class_weight = config["class_weight"] if own is None else own
+            betas = (settings.optimisation.beta1, settings.optimisation.beta2)
+            own = settings.losses.critic_class_weight
+            self.critic_class_weight = settings.losses.class_weight if own is None else own
         else:
-            self.g = DCGenerator(size, channels, classes, self.latent, upsampling=config["upsampling"])
+            self.g = DCGenerator(size, channels, classes, self.latent, upsampling=settings.networks.upsampling)
             self.d = DCDiscriminator(size, channels, classes)
-            betas = (config["beta1"], config["beta2"])
+            betas = (settings.optimisation.beta1, settings.optimisation.beta2)
         self.g.to(memory_format=torch.channels_last)
         self.d.to(memory_format=torch.channels_last)
-        self.g_opt = torch.optim.Adam(self.g.parameters(), config["lr"], betas)
-        self.d_opt = torch.optim.Adam(self.d.parameters(), config["lr"], betas)
+        self.g_opt = torch.optim.Adam(self.g.parameters(), settings.optimisation.lr, betas)
+        self.d_opt = torch.optim.Adam(self.d.parameters(), settings.optimisation.lr, betas)
         self.autocast = precision == "bfloat16"
 
     def amp(self):
@@ -253,20 +253,20 @@ class Trainer:
             norms = torch.sqrt(grad.float().square().sum((1, 2, 3)) + 1e-12)
             penalty = ((norms - 1) ** 2).mean()
             class_loss = soft_cross_entropy(condition, real_c)
-            if self.config["fake_class_loss"]:
+            if self.settings.losses.fake_class_loss:
                 class_loss = class_loss + soft_cross_entropy(condition, fake_c)
-            loss = -wasserstein + self.config["gp_weight"] * penalty + self.critic_class_weight * class_loss
+            loss = -wasserstein + self.settings.losses.gp_weight * penalty + self.critic_class_weight * class_loss
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.d_opt.step()
 
     def wgan_step(self, images, conditions):
-        for i in range(self.config["n_critic"]):
+        for i in range(self.settings.optimisation.n_critic):
             self.critic_step(images[:, i], conditions[:, i])
         condition = conditions[:, -1]
         with self.amp():
             fake_s, fake_c = self.d(self.g(self.z(condition.shape[0]), condition))
-            loss = -fake_s.float().mean() + self.config["class_weight"] * soft_cross_entropy(condition, fake_c)
+            loss = -fake_s.float().mean() + self.settings.losses.class_weight * soft_cross_entropy(condition, fake_c)
         self.generator_update(loss)
 
     def generator_update(self, loss):
@@ -286,7 +286,7 @@ class Trainer:
             self.dcgan_step(images, conditions)
 
 
-def build_iteration(case, config, image_shape, num_classes):
+def build_iteration(case, settings, image_shape, num_classes):
     """``(one_iteration, FLOPs of one iteration)``; the FLOPs are counted on the Keras twins of the networks."""
     import os
 
@@ -294,30 +294,33 @@ def build_iteration(case, config, image_shape, num_classes):
 
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
-    trainer = Trainer(case.model, config, image_shape, num_classes, case.precision)
-    batch, group = config["batch_size"], config.get("n_critic", 1)
+    trainer = Trainer(case.model, settings, image_shape, num_classes, case.precision)
+    batch = settings.optimisation.batch_size
+    group = settings.optimisation.n_critic if case.model == "wgan" else 1
     shape = (batch, group, *image_shape) if case.model == "wgan" else (batch, *image_shape)
     images = (torch.rand(shape) * 2 - 1).movedim(-1, -3)  # NCHW indexing of NHWC data: channels-last memory
     if case.model != "wgan":
         images = images.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, num_classes, shape[: -len(image_shape)])
     conditions = F.one_hot(labels, num_classes).float()
-    flops = iteration_flops(case, keras_twin(case, config, image_shape, num_classes), config)
+    flops = iteration_flops(case, keras_twin(case, settings, image_shape, num_classes), settings)
     return (lambda: trainer.step(images, conditions)), flops
 
 
-def keras_twin(case, config, image_shape, num_classes):
+def keras_twin(case, settings, image_shape, num_classes):
     """The Keras networks of the same case, only to count FLOPs."""
     from types import SimpleNamespace
 
     if case.model == "wgan":
         from models.wgan_gp import build_wgan_critic, build_wgan_generator
 
-        g = build_wgan_generator(image_shape, num_classes, config["latent_dim"], config["filters"])
-        d = build_wgan_critic(image_shape, num_classes, config["filters"])
+        g = build_wgan_generator(image_shape, num_classes, settings.networks.latent_dim, settings.networks.filters)
+        d = build_wgan_critic(image_shape, num_classes, settings.networks.filters)
         return SimpleNamespace(generator=g, critic=d)
     from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 
-    g = build_dcgan_generator(image_shape, num_classes, config["latent_dim"], upsampling=config["upsampling"])
+    g = build_dcgan_generator(
+        image_shape, num_classes, settings.networks.latent_dim, upsampling=settings.networks.upsampling
+    )
     d = build_dcgan_discriminator(image_shape, num_classes)
     return SimpleNamespace(generator=g, discriminator=d)

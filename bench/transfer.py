@@ -32,14 +32,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from base.errors import UserError
+from training.cli import OneLineErrorParser, non_negative_int, positive_int, run_cli
 
-from base.errors import UserError  # noqa: E402
-from training.cli import OneLineErrorParser, non_negative_int, positive_int, run_cli  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared" / "data"
 UNSEEN = ("Cubism", "Fauvism", "Minimalism", "Naive_Art_Primitivism", "Pop_Art")  # in wikiart, not in wikiart-8k
@@ -94,29 +92,27 @@ def collection_folder(source: Path, styles, target: Path) -> Path:
     return target
 
 
-def dcgan_config(args, out: Path, data_dir, **settings) -> dict:
-    import train_dcgan
+def dcgan_settings(args, out: Path, data_dir, **settings):
+    from training.recipes.dcgan import RECIPE
 
-    return train_dcgan.RECIPE.defaults(
+    return RECIPE.settings(
         "wikiart", data_dir=str(data_dir), image_size=args.image_size, seed=args.seed, quiet=True,
         cache_dir=args.cache_dir, out=str(out), upsampling="nearest", **settings,
     )  # fmt: skip
 
 
-def trained(config: dict) -> Path:
+def trained(settings) -> Path:
     """The run directory, trained now unless its last checkpoint is there from the same settings."""
-    import train_dcgan
     from bench.runs import trained_run
+    from training.recipes.dcgan import RECIPE
 
-    return trained_run(config, train_dcgan.RECIPE, "bench_transfer", SAME_SETTINGS)
+    return trained_run(settings, RECIPE, SAME_SETTINGS)
 
 
 def variant_settings(args, start: str, augmentation: str) -> dict:
     settings = {"epochs": args.epochs, **AUGMENTATIONS[augmentation]}
     if start != "scratch":
-        from training.transfer import locate
-
-        settings |= {"init_from": [args.source], "init_weights": locate([args.source])}
+        settings["init_from"] = [args.source]
     if start == "freeze":
         settings["freeze_critic"] = args.freeze
     return settings
@@ -130,7 +126,7 @@ def last_row(run: Path) -> dict:
 def measure(run: Path, epochs: int, data, validation, samples: int, cache_dir) -> tuple:
     from base.networks import load_generator
     from base.rundir import network_path
-    from evaluation.checkpoint import evaluate_generator
+    from evaluation.generator_report import evaluate_generator
 
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
     report = evaluate_generator(generator, data, "wikiart", cache_dir, samples, validation=validation)
@@ -162,7 +158,7 @@ def main(argv=None):
     out = Path(args.out)
     collection = collection_folder(Path(args.collection), args.styles, out / "collection")
     if any(start != "scratch" for start in args.starts):
-        source = dcgan_config(args, Path(args.source), args.source_data, epochs=args.source_epochs)
+        source = dcgan_settings(args, Path(args.source), args.source_data, epochs=args.source_epochs)
         trained(source)
 
     from base.rundir import DEFAULT_CACHE
@@ -176,9 +172,9 @@ def main(argv=None):
     for start in args.starts:
         for augmentation in args.augmentations:
             name = f"{start}/{augmentation}"
-            config = dcgan_config(args, out / f"{start}-{augmentation}", collection,
+            settings = dcgan_settings(args, out / f"{start}-{augmentation}", collection,
                                   **variant_settings(args, start, augmentation))  # fmt: skip
-            run = trained(config)
+            run = trained(settings)
             results[name], generators[name] = measure(run, args.epochs, data, validation, args.n, cache_dir)
             (out / "transfer.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2))
     figure = modes_figure(generators, data.class_names, args.seed, out / "transfer.jpg")

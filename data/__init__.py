@@ -13,20 +13,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
+from base.choices import (
+    DATASETS,
+    DEFAULT_IMAGE_SIZE,
+    FLIPPED_DATASETS,
+    RESIZE_MODES,
+    check_image_size,
+)
 from base.errors import UserError
+from base.streams import numpy_stream
 from data import arrays, files
 from data.images import decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3, "folder": 3, "digits": 1}
 
 __all__ = [
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
     "LabelledImages",
+    "check_top_styles",
     "RESIZE_MODES",
     "evaluation_dataset",
     "held_out_split",
@@ -73,7 +80,7 @@ def held_out_split(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, 
     pretraining's validation), so every class is measured, even a rare style.
     """
     labels = np.asarray(labels)
-    rng = np.random.default_rng([seed, 7])
+    rng = numpy_stream(seed, "held_out")
     kept, held = [], []
     for k in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == k))
@@ -106,6 +113,11 @@ def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progr
     return LabelledImages(np.asarray(decoded.images), renumber[decoded.labels], kept)
 
 
+def check_top_styles(dataset: str, top_styles: int | None) -> None:
+    if top_styles is not None and dataset != "wikiart":
+        raise UserError("--top-styles applies to --dataset wikiart only")
+
+
 def load_images(
     dataset: str,
     data_dir: str | None = None,
@@ -120,10 +132,8 @@ def load_images(
     if dataset not in DATASETS:
         raise UserError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     size = image_size or DEFAULT_IMAGE_SIZE[dataset]
-    if size < 8:
-        raise UserError(f"--image-size {size} is too small; use 8 or more")
-    if top_styles is not None and dataset != "wikiart":
-        raise UserError("--top-styles applies to --dataset wikiart only")
+    check_image_size(size)
+    check_top_styles(dataset, top_styles)
     if dataset == "wikiart":
         index = files.index_wikiart(data_dir, split, top_styles)
         data = _load_files(index, size, 3, resize, cache_dir, progress)
@@ -179,6 +189,6 @@ def validation_images(dataset, data_dir, image_size, class_names, resize="squash
 def load_dataset(dataset: str, batch_size: int, seed: int = 0, flip: bool | None = None, epochs: int = 1, **options):
     """The one-call entry point: ``(tf.data.Dataset of (images, conditions), class names)``."""
     data = load_images(dataset, **options)
-    flip = dataset == "wikiart" if flip is None else flip
+    flip = dataset in FLIPPED_DATASETS if flip is None else flip
     stream = training_dataset(data.images, data.labels, data.num_classes, batch_size, seed, flip, 0, epochs)
     return stream, data.class_names

@@ -23,6 +23,7 @@ from PIL import Image
 
 from base.choices import RESIZE_MODES
 from base.errors import UserError
+from base.terminal import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,8 @@ def decode_files(paths, labels, size, channels, resize, cache_dir=None, workers=
 
 
 def _decode_all(paths, labels, size, channels, resize, workers, progress):
-    import keras
-
     workers = workers or max(1, os.cpu_count() or 1)
-    bar = keras.utils.Progbar(len(paths), unit_name="image") if progress and paths else None
+    bar = progress_bar(len(paths), "image") if progress and paths else None
     images = np.empty((len(paths), size, size, channels), dtype=np.uint8)
     keep = np.zeros(len(paths), dtype=bool)
     skipped = []

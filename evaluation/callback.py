@@ -58,35 +58,32 @@ def as_float(value) -> float:
     return float("nan") if value is None else float(value)
 
 
-def evaluation_callbacks(config: dict, data, cache_dir) -> list:
-    """``[EvaluationCallback]`` when ``config["eval_every"]`` is set, else ``[]``.
+def evaluation_callbacks(
+    every: int, data, dataset: str, data_dir, resize: str, cache_dir, inception_weights=None, fid_stats=None
+) -> list:
+    """``[EvaluationCallback]`` every ``every`` epochs.
 
     The classifier is trained (or read from ``cache_dir``) here, before ``fit``
     starts, and the real figures are computed once for the whole run; where
     the dataset has a validation split, both are measured on it.
     """
-    every = config.get("eval_every")
-    if not every:
-        return []
-    validation = validation_images(
-        config["dataset"], config["data_dir"], data.image_shape[0], data.class_names, config["resize"], cache_dir
-    )
-    inception = inception_tracker(config, data, validation)
-    classifier = load_or_train_classifier(data, config["dataset"], cache_dir, validation=validation)
+    validation = validation_images(dataset, data_dir, data.image_shape[0], data.class_names, resize, cache_dir)
+    inception = inception_tracker(inception_weights, fid_stats, data, validation)
+    classifier = load_or_train_classifier(data, dataset, cache_dir, validation=validation)
     reference = real_reference(classifier, data, DEFAULT_SAMPLES, seed=0, validation=validation)
     log.info("--eval-every %d: figures in log.csv columns %s", every, ", ".join(log_keys(inception is not None)))
     return [EvaluationCallback(every, classifier, reference, inception=inception)]
 
 
-def inception_tracker(config: dict, data, validation):
+def inception_tracker(inception_weights, fid_stats, data, validation):
     """``figures(generator)`` in the network of ``--inception-weights`` (None without the flag).
 
     The network, the statistics file and the real images' pass are read once,
     before training starts, so each evaluation costs only the samples' pass.
     """
-    if not config.get("inception_weights"):
+    if not inception_weights:
         return None
-    setup = prepare_inception(config["inception_weights"], config.get("fid_stats"))
+    setup = prepare_inception(inception_weights, fid_stats)
     add_real_side(setup, data, validation, DEFAULT_SAMPLES)
     log.info("--eval-every: Inception figures in %s, against %s", setup.network.description, setup.real_source)
 

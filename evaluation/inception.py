@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from base.errors import UserError, first_line
+from base.streams import numpy_stream
+from base.terminal import progress_bar
 from data.files import keras_home
 from evaluation.metrics import (
     RunningMoments,
@@ -46,7 +48,6 @@ INPUT_SIZE = 299
 BATCH_SIZE = 50  # images per network call: TTUR's default
 KID_FEATURES = 10_000  # features kept per side for KID: 100 subsets of 1000 draw from these
 IS_SPLITS = 10  # the Inception Score's customary splits (Salimans et al.)
-NOISE_STREAM, LABEL_STREAM, REAL_STREAM = 2015, 2016, 2017  # numpy streams of one --seed
 
 REFERENCE_GRAPH = "the 2015 TensorFlow Inception graph (TTUR fid.py, pool_3), as published FIDs use"
 PORT_DESCRIPTION = (
@@ -277,7 +278,7 @@ def batches_of(images, order=None, batch_size: int = BATCH_SIZE) -> Iterator[np.
 
 def real_order(count: int, samples: int, seed: int) -> np.ndarray:
     """Which real images, in which order: up to ``samples`` of them, drawn at random (KID keeps the first)."""
-    return np.random.default_rng([seed, REAL_STREAM]).permutation(count)[:samples]
+    return numpy_stream(seed, "inception_real").permutation(count)[:samples]
 
 
 def stream_through(network: FeatureNetwork, batches, total: int, progress: str | None = None) -> StreamedFigures:
@@ -285,11 +286,10 @@ def stream_through(network: FeatureNetwork, batches, total: int, progress: str |
 
     ``progress`` names the images in a progress bar (None: no bar).
     """
-    import keras
 
     moments, kept = RunningMoments(), []
     score = SplitInceptionScore(total, IS_SPLITS) if network.has_classifier else None
-    bar = keras.utils.Progbar(total, unit_name=progress) if progress else None
+    bar = progress_bar(total, progress) if progress else None
     seen = 0
     for batch in batches:
         features, probabilities = network.run(batch)
@@ -309,7 +309,7 @@ def stream_through(network: FeatureNetwork, batches, total: int, progress: str |
 
 def generated_labels(labels, samples: int, seed: int) -> np.ndarray:
     """The classes asked of the generator: ``samples`` drawn from the real labels, so the class mix is the data's."""
-    return np.random.default_rng([seed, LABEL_STREAM]).choice(np.asarray(labels, np.int64), samples)
+    return numpy_stream(seed, "inception_labels").choice(np.asarray(labels, np.int64), samples)
 
 
 def generated_batches(generator, labels, num_classes: int, seed: int, batch_size: int = BATCH_SIZE):
@@ -317,7 +317,7 @@ def generated_batches(generator, labels, num_classes: int, seed: int, batch_size
     from sampling import generate, one_hot
 
     latent_dim = int(generator.inputs[0].shape[1])
-    rng = np.random.default_rng([seed, NOISE_STREAM])
+    rng = numpy_stream(seed, "inception_noise")
     for start in range(0, len(labels), batch_size):
         conditions = one_hot(labels[start : start + batch_size], num_classes)
         yield generate(generator, rng.standard_normal((len(conditions), latent_dim)), conditions)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from base.errors import UserError
+from base.streams import numpy_stream
 from data import to_model_range
 from evaluation.classifier import RealClassifier
 from evaluation.metrics import (
@@ -65,7 +66,6 @@ FIGURES = (
     "style_entropy_real",
 )
 NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
-REAL_STREAM, NOISE_STREAM = 11, 7561  # separate RNG streams from one seed
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Measurement:
 
 def real_halves(data, samples: int, seed: int, validation=None):
     """``(images A, labels A, images B, labels B)``: disjoint halves of ``data``, or A from ``validation``."""
-    rng = np.random.default_rng([seed, REAL_STREAM])
+    rng = numpy_stream(seed, "evaluation_real")
     if validation is None:
         size = min(samples, len(data.labels) // 2)
         order = rng.permutation(len(data.labels))
@@ -158,7 +158,7 @@ def generator_sampler(generator, seed: int = 0):
     latent_dim = int(generator.inputs[0].shape[1])
 
     def draw(conditions):
-        rng = np.random.default_rng([seed, NOISE_STREAM, len(conditions)])
+        rng = numpy_stream(seed, "evaluation_noise", len(conditions))
         return generate(generator, rng.standard_normal((len(conditions), latent_dim)), conditions)
 
     return draw

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist, pdist
 
+from base.streams import numpy_stream
+
 
 def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance of a (samples, dims) feature array, in float64."""
@@ -150,7 +152,7 @@ def kernel_distance(features_a, features_b, subsets: int = 100, subset_size: int
     if min(len(a), len(b)) < 2:
         raise ValueError("the kernel distance needs at least two samples on each side")
     size = min(subset_size, max(2, min(len(a), len(b)) // 2))
-    rng = np.random.default_rng(seed)
+    rng = numpy_stream(seed, "kid_subsets")
     values = [
         unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
         for _ in range(subsets)

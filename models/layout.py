@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base.choices import check_image_size
 from base.errors import UserError
 
 MAX_BASE_SIZE = 7
@@ -21,8 +22,7 @@ def resolution_plan(image_size: int) -> tuple[int, int]:
             )
         size //= 2
         stages += 1
-    if stages == 0:
-        raise UserError(f"image size {image_size} is too small; use 8 or more")
+    check_image_size(image_size)  # a side under 8 needs no doubling: too small for the paper's networks
     return size, stages
 
 

@@ -2,6 +2,16 @@
 
 from sampling.conditions import MIX_MODES, interpolated_conditions, mixed_condition, one_hot
 from sampling.figures import GRID_KINDS, LabelledGrid, draw, noise_count
+from sampling.generator_files import (
+    choose_generator,
+    class_names,
+    generator_sizes,
+    latest_generator,
+    load_generator,
+    newest_run,
+    run_config,
+    select_classes,
+)
 from sampling.grids import (
     class_grid,
     fixed_noise,
@@ -12,16 +22,6 @@ from sampling.grids import (
     same_noise_styles,
 )
 from sampling.render import grid_pixel_size, render_grid, save_grid, show_picture
-from sampling.source import (
-    choose_generator,
-    class_names,
-    generator_sizes,
-    latest_generator,
-    load_generator,
-    newest_run,
-    run_config,
-    select_classes,
-)
 
 __all__ = [
     "GRID_KINDS",

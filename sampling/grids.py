@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from base.streams import numpy_stream
 from sampling.conditions import interpolated_conditions, mixed_condition, one_hot
-
-NOISE_STREAM = 104729  # offsets the sample-noise RNG from the training seed
 
 
 def fixed_noise(seed: int, count: int, latent_dim: int) -> np.ndarray:
     """The same noise for a run's every epoch (and after resuming): a function of the seed alone."""
-    rng = np.random.default_rng([int(seed), NOISE_STREAM])
+    rng = numpy_stream(seed, "grid_noise")
     return rng.standard_normal((count, latent_dim)).astype(np.float32)
 
 

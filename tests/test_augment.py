@@ -95,11 +95,11 @@ def one_step_weights(recipe, augment_policy, rng_seed=0, **settings):
     import keras
 
     keras.utils.set_random_seed(rng_seed)
-    config = recipe.defaults("digits", seed=4, latent_dim=4, jit=False, ema_decay=0.0, steps_per_epoch_actual=1,
-                             augment=augment_policy, **settings)  # fmt: skip
-    trainer = recipe.build_trainer(config, (SIZE, SIZE, 1), 3)
+    resolved = recipe.settings("digits", seed=4, latent_dim=4, jit=False, ema_decay=0.0, augment=augment_policy,
+                               **settings)  # fmt: skip
+    trainer = recipe.build_trainer(resolved, (SIZE, SIZE, 1), 3, steps_per_epoch=1)
     rng = np.random.default_rng(0)
-    group = (config["n_critic"],) if "n_critic" in config else ()
+    group = (trainer.real_batches_per_step,) if trainer.real_batches_per_step else ()
     images = rng.uniform(-1, 1, (8, *group, SIZE, SIZE, 1)).astype("float32")
     conditions = np.eye(3, dtype="float32")[rng.integers(0, 3, (8, *group))]
     trainer.fit(tf.data.Dataset.from_tensors((images, conditions)), epochs=1, steps_per_epoch=1, verbose=0,
@@ -107,12 +107,12 @@ def one_step_weights(recipe, augment_policy, rng_seed=0, **settings):
     return [w for network in trainer.networks().values() for w in network.get_weights()]
 
 
-@pytest.mark.parametrize("script", ["train_dcgan"])  # the WGAN-GP's: tests/test_trustworthy.py's resume test
-def test_a_training_step_with_augmentation_repeats_from_the_seed(script):
+@pytest.mark.parametrize("recipe", ["dcgan"])  # the WGAN-GP's: tests/test_trustworthy.py's resume test
+def test_a_training_step_with_augmentation_repeats_from_the_seed(recipe):
     import importlib
 
-    recipe = importlib.import_module(script).RECIPE
-    settings = {"filters": 4, "n_critic": 2} if script == "train_wgan_gp" else {}
+    recipe = importlib.import_module(f"training.recipes.{recipe}").RECIPE
+    settings = {"filters": 4, "n_critic": 2} if recipe.script == "train_wgan_gp" else {}
     policy = list(AUGMENT_POLICIES)
     first, again = (one_step_weights(recipe, policy, **settings) for _ in range(2))
     plain = one_step_weights(recipe, [], **settings)

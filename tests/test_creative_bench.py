@@ -7,7 +7,7 @@ import pytest
 
 from base.errors import UserError
 from base.rundir import network_path, state_path
-from bench.creative import build_parser, markdown_table, mode_settings, run_config, trained_run
+from bench.creative import build_parser, markdown_table, mode_settings, run_settings, trained_run
 
 
 def test_modes_name_the_style_term_and_its_damping():
@@ -21,7 +21,7 @@ def test_modes_name_the_style_term_and_its_damping():
 
 def test_every_mode_learns_styles_from_real_paintings_only_and_differs_only_in_its_style_term(tmp_path):
     args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3"])
-    off, damped = run_config(args, "off"), run_config(args, "damped-0.75")
+    off, damped = run_settings(args, "off").flat(), run_settings(args, "damped-0.75").flat()
     assert off["fake_class_loss"] is False and damped["fake_class_loss"] is False
     assert (off["creative"], damped["creative"], damped["damping"]) == ("off", "damped", 0.75)
     differing = {key for key in off if off[key] != damped[key]}
@@ -36,9 +36,9 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
         network_path(checkpoints, role, 4).write_bytes(b"")
     args = build_parser().parse_args(["--out", str(tmp_path / "modes"), "--init-from", str(source)])
     with pytest.raises(UserError, match="holds no complete checkpoint"):
-        run_config(args, "off")  # no state file: the checkpoint is not complete
+        run_settings(args, "off")  # no state file: the checkpoint is not complete
     state_path(checkpoints, 4).write_bytes(b"")
-    off, can = run_config(args, "off"), run_config(args, "can")
+    off, can = run_settings(args, "off").flat(), run_settings(args, "can").flat()
     assert off["init_from"] == can["init_from"] == [str(source)]
     assert (
         off["init_weights"]["generator"]
@@ -50,16 +50,16 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
 
 def test_a_finished_run_is_measured_again_only_when_it_was_trained_the_same_way(tmp_path):
     args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3"])
-    config = run_config(args, "damped-0.5")
+    settings = run_settings(args, "damped-0.5")
     run = tmp_path / "damped-0.5"
     checkpoint = network_path(run / "checkpoints", "generator", 3)
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"")
-    (run / "config.json").write_text(json.dumps({**config, "damping": 0.25}))
+    (run / "config.json").write_text(json.dumps({**settings.flat(), "damping": 0.25}))
     with pytest.raises(UserError, match="damping=0.25, not 0.5"):
-        trained_run(config)
-    (run / "config.json").write_text(json.dumps(config))
-    assert trained_run(config) == run
+        trained_run(settings)
+    (run / "config.json").write_text(json.dumps(settings.flat()))
+    assert trained_run(settings) == run
 
 
 def test_the_table_puts_each_figure_beside_its_reference():

@@ -19,7 +19,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-import train_dcgan, train_wgan_gp
+from training.recipes import dcgan, wgan_gp
 
 # One fixed draw of the networks, so that a failure names a real difference. Unseeded, the networks
 # changed from run to run, and a rare draw differed by 2% of its step: Keras's synchronized BatchNorm
@@ -27,23 +27,24 @@ import train_dcgan, train_wgan_gp
 # round-off when its mean is far above its spread, differently for each summation order.
 keras.utils.set_random_seed(7)
 which = sys.argv[1]
-script = train_wgan_gp if which == "wgan" else train_dcgan
-config = script.RECIPE.defaults("digits", latent_dim=8, seed=7, jit=False, epochs=1, steps_per_epoch_actual=1,
-                                mix_fraction=0.5, ema_decay=0.5, augment=["color", "translation", "cutout"])
+recipe = (wgan_gp if which == "wgan" else dcgan).RECIPE
+given = dict(latent_dim=8, seed=7, jit=False, epochs=1, mix_fraction=0.5, ema_decay=0.5,
+             augment=["color", "translation", "cutout"])
 if which == "dcgan-ada":  # ADA's sign counts must be global-batch sums on any number of replicas
-    config.update(augment_p="ada")
+    given.update(augment_p="ada")
 if which == "wgan":
-    config.update(filters=8, n_critic=2)
+    given.update(filters=8, n_critic=2)
+settings = recipe.settings("digits", **given)
 shape, classes, batch = (16, 16, 1), 3, 8
 rng = np.random.default_rng(0)
-group = (config["n_critic"],) if which == "wgan" else ()
+group = (given["n_critic"],) if which == "wgan" else ()
 images = rng.uniform(-1, 1, (batch, *group, *shape)).astype("float32")
 conditions = np.eye(classes, dtype="float32")[rng.integers(0, classes, (batch, *group))]
 stream = tf.data.Dataset.from_tensors((images, conditions))
 
 def one_step(strategy, initial=None):
     with strategy.scope():
-        trainer = script.RECIPE.build_trainer(config, shape, classes)
+        trainer = recipe.build_trainer(settings, shape, classes, steps_per_epoch=1)
         # plain SGD: unlike Adam, its step is proportional to the gradient, so a wrong
         # averaging over replicas would show in the weights
         trainer.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.05))

@@ -7,8 +7,8 @@ from base.errors import UserError
 from base.rundir import metrics_path
 from data import held_out_split, load_images, to_model_range
 from evaluation import classifier as classifier_module
-from evaluation.checkpoint import check_fits, evaluate_generator
 from evaluation.classifier import HELD_OUT_FRACTION, load_or_train_classifier
+from evaluation.generator_report import check_fits, evaluate_generator
 from evaluation.inception import find_weights
 from evaluation.measure import FIGURES, measure, real_reference
 from models.dcgan import build_dcgan_generator

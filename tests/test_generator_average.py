@@ -11,13 +11,10 @@ from base.rundir import choose_generator
 from base.streams import stream_key
 from models.trainers import EMA_WARMUP, STANDING_BATCH_SIZE, STANDING_BATCHES, standing_statistics
 from tests.conftest import run_script, tiny_digits
-from train_dcgan import build_trainer as build_dcgan
-from train_wgan_gp import build_trainer as build_wgan
+from training.recipes import dcgan, wgan_gp
 
-CONFIG = {"latent_dim": 4, "seed": 3, "jit": False, "lr": 1e-2, "beta1": 0.5, "beta2": 0.9, "mixed_precision": None}
-WGAN = {"filters": 4, "n_critic": 1, "gp_weight": 10.0, "class_weight": 1.0, "fake_class_loss": True,
-        "conditioning": "concat", "creative": "off", "ambiguity_weight": 1.0, "damping": 0.5,
-        "critic_weights": None}  # fmt: skip
+SETTINGS = {"latent_dim": 4, "seed": 3, "jit": False, "lr": 1e-2, "beta1": 0.5, "beta2": 0.9, "mixed_precision": None}
+WGAN = {"filters": 4, "n_critic": 1, "gp_weight": 10.0, "class_weight": 1.0, "fake_class_loss": True}
 
 
 def batches(which, count, rng):
@@ -31,8 +28,10 @@ def build(which, decay, policy="float32"):
     keras.config.set_dtype_policy(policy)
     try:
         if which == "wgan":
-            return build_wgan({**CONFIG, **WGAN, "ema_decay": decay}, (8, 8, 1), 2)
-        return build_dcgan({**CONFIG, "class_weight": 1.0, "ema_decay": decay}, (8, 8, 1), 2)
+            settings = wgan_gp.RECIPE.settings("digits", **SETTINGS, **WGAN, ema_decay=decay)
+            return wgan_gp.RECIPE.build_trainer(settings, (8, 8, 1), 2)
+        settings = dcgan.RECIPE.settings("digits", **SETTINGS, class_weight=1.0, ema_decay=decay)
+        return dcgan.RECIPE.build_trainer(settings, (8, 8, 1), 2)
     finally:
         keras.config.set_dtype_policy("float32")
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from models import keras_workarounds
 from models.keras_workarounds import PrebuiltTrainer
-from train_dcgan import RECIPE
+from training.recipes.dcgan import RECIPE
 
 SHAPE, CLASSES = (16, 16, 1), 3
 
@@ -26,8 +26,8 @@ def batch():
 
 
 def small_trainer():
-    config = RECIPE.defaults("digits", seed=0, latent_dim=4, jit=False, ema_decay=0.0, steps_per_epoch_actual=1)
-    return RECIPE.build_trainer(config, SHAPE, CLASSES)
+    settings = RECIPE.settings("digits", seed=0, latent_dim=4, jit=False, ema_decay=0.0)
+    return RECIPE.build_trainer(settings, SHAPE, CLASSES, steps_per_epoch=1)
 
 
 def test_keras_still_has_the_symbolic_build_hook_with_its_signature():

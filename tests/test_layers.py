@@ -1,6 +1,7 @@
 """The packages' layers: what each may import, read from the source (imports inside functions count too)."""
 
 import ast
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGES = ("base", "data", "losses", "models", "sampling", "evaluation", "training")
+SCRIPTS = ("train_dcgan", "train_wgan_gp", "pretrain_critic", "evaluate", "sample", "fid_stats")  # users run these
 FORBIDDEN = {
     "base": set(PACKAGES) - {"base"},  # the bottom layer
     "data": {"losses", "models", "sampling", "evaluation", "training"},
@@ -19,18 +21,23 @@ FORBIDDEN = {
 }
 
 
+def imported_names(path) -> set[str]:
+    """The top-level names a module imports, at its top or inside functions."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def project_imports(package: str) -> dict[str, set[str]]:
-    """Top-level project packages imported by each module of ``package``."""
-    found = {}
-    for path in sorted((ROOT / package).glob("*.py")):
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        found[f"{package}/{path.name}"] = names & set(PACKAGES)
-    return found
+    """Top-level project packages imported by each module of ``package``, its subpackages included."""
+    return {
+        path.relative_to(ROOT).as_posix(): imported_names(path) & set(PACKAGES)
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
@@ -39,8 +46,55 @@ def test_a_package_imports_no_layer_above_it(package):
     assert not {module: names for module, names in wrong.items() if names}
 
 
-def test_the_run_directory_layout_loads_without_tensorflow():
-    code = "import sys, base.rundir, sampling; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+@pytest.mark.parametrize("folder", [*PACKAGES, "bench"])
+def test_no_library_module_or_bench_imports_a_script(folder):
+    """Scripts are thin: what a bench or the library needs of one lives in a recipe or a package."""
+    wrong = {
+        path.relative_to(ROOT).as_posix(): sorted(imported_names(path) & set(SCRIPTS))
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+    assert not {module: names for module, names in wrong.items() if names}
+
+
+def test_the_subpackages_are_checked_too():
+    assert "training/recipes/wgan_gp.py" in project_imports("training")
+    assert "models/trainers/wgan_gp.py" in project_imports("models")
+
+
+def test_the_run_directory_layout_and_the_recipes_load_without_tensorflow():
+    """--help, flag errors and the viewers stay instant."""
+    code = (
+        "import sys, base.rundir, sampling, training.recipes.dcgan, training.recipes.wgan_gp, "
+        "training.recipes.critic_pretraining; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_the_project_declares_the_requirements_it_installs():
+    """pyproject.toml's dependencies are requirements.txt's, which also installs the project (-e .)."""
+    import tomllib
+
+    from models.keras_workarounds import WRITTEN_FOR
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    required = [line for line in lines if line]
+    assert "-e ." in required
+    assert sorted(project["dependencies"]) == sorted(line for line in required if line != "-e .")
+    assert f"keras>={WRITTEN_FOR}" in ",".join(project["dependencies"])  # the release the workarounds are for
+    assert project["requires-python"] == ">=3.11"
+
+
+def test_a_bench_runs_from_any_folder_without_editing_sys_path(tmp_path):
+    """bench/ imports the installed project's packages (requirements.txt installs it editable)."""
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        assert "sys.path.insert" not in path.read_text(), path.name
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "quality.py"), "--help"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Sample quality of a conditional GAN" in result.stdout

@@ -12,9 +12,10 @@ from PIL import Image
 
 import sample
 from base.errors import UserError
+from base.terminal import STARTUP_NOISE
 from sampling import grid_pixel_size, latest_generator
 from tests.conftest import ROOT, run_script, tiny_digits
-from training.cli import merge_resumed, run_cli
+from training.cli import run_cli
 
 TINY = [*tiny_digits(steps=2), "--epochs", "1", "--tensorboard"]
 DIGITS = [str(d) for d in range(10)]
@@ -123,7 +124,7 @@ def test_sample_help_loads_no_tensorflow():
 def execute_notebook(name, parameters, monkeypatch):
     """Run a notebook top to bottom from notebooks/, as a user would; a failing cell raises."""
     monkeypatch.delenv("PYTHONPATH", raising=False)  # the notebook must find the project itself
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a user starts Jupyter
     monkeypatch.setenv("MPLBACKEND", "Agg")  # as headless servers and CI set it: once, no figure showed at all
     notebook = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
@@ -132,7 +133,10 @@ def execute_notebook(name, parameters, monkeypatch):
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}
     )
     client.execute()
-    return [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert not [noise for noise in STARTUP_NOISE if noise in printed]  # no TensorFlow start-up notices
+    return outputs
 
 
 def images_in(outputs):
@@ -205,9 +209,15 @@ def test_tensorboard_without_its_package_is_a_clear_error(monkeypatch):
         tensorboard_callbacks("logs", np.zeros((1, 8)), DIGITS)
 
 
-def test_tensorboard_may_be_turned_on_when_resuming():
-    stored = {"tensorboard": False, "epochs": 2, "lr": 2e-4}
-    merged = merge_resumed(stored, {"tensorboard": True, "epochs": 2, "lr": 1e-3}, {"tensorboard"})
-    assert merged["tensorboard"] is True and merged["lr"] == 2e-4
+def test_tensorboard_may_be_turned_on_when_resuming(tmp_path):
+    from base.rundir import RunDirectory
+    from training.recipes.dcgan import RECIPE
+    from training.settings import to_json
+
+    stored = RECIPE.settings("digits", out=str(tmp_path), epochs=2)
+    RunDirectory(tmp_path).write_config(to_json(stored, None))
+    resumed, _ = RECIPE.settings_from_flags(["--resume", "--out", str(tmp_path), "--tensorboard", "--epochs", "3"])
+    assert resumed.run.tensorboard is True and resumed.optimisation.epochs == 3
+    assert resumed.replace(tensorboard=False, epochs=2, resume=False) == stored
     with pytest.raises(UserError, match="--lr 0.001 differs"):
-        merge_resumed(stored, {"tensorboard": True, "lr": 1e-3}, {"lr"})
+        RECIPE.settings_from_flags(["--resume", "--out", str(tmp_path), "--lr", "1e-3"])

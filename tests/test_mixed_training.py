@@ -1,7 +1,9 @@
 """--mix-fraction: the generator also trains on two-class blends (e_i + e_j) / 2."""
 
 import json
+from functools import partial
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,7 +13,6 @@ from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from models.trainers import ConditionalDCGAN, ConditionalWGANGP
 from models.wgan_gp import build_wgan_critic, build_wgan_generator
 from tests.conftest import run_script, tiny_digits
-from training.optimizers import adam
 
 CLASSES = 10
 
@@ -69,14 +70,14 @@ class RecordingDCGAN(ConditionalDCGAN):
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0])
 def test_dcgan_step_feeds_the_generator_blends(fraction):
-    config = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}
+    adam = partial(keras.optimizers.Adam, 2e-4, beta_1=0.5, beta_2=0.999)
     trainer = RecordingDCGAN(
         build_dcgan_generator((8, 8, 1), CLASSES, 4, filters=4),
         build_dcgan_discriminator((8, 8, 1), CLASSES, filters=4),
         4,
         mix_fraction=fraction,
     )
-    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
+    trainer.compile(g_optimizer=adam(), d_optimizer=adam())
     one_hot = labels(8)
     images = tf.zeros((8, 8, 8, 1))
     history = trainer.fit(tf.data.Dataset.from_tensors((images, one_hot)), epochs=1, verbose=0, shuffle=False)
@@ -92,7 +93,7 @@ def test_dcgan_step_feeds_the_generator_blends(fraction):
 def test_wgan_gp_graph_loop_draws_blends_per_critic_update():
     """The critic updates run in a tf.while_loop, where the update index is a tensor."""
     n_critic, batch = 2, 4
-    config = {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}
+    adam = partial(keras.optimizers.Adam, 1e-4, beta_1=0.0, beta_2=0.9)
     trainer = ConditionalWGANGP(
         build_wgan_generator((8, 8, 1), 2, 4, filters=4),
         build_wgan_critic((8, 8, 1), 2, filters=4),
@@ -100,7 +101,7 @@ def test_wgan_gp_graph_loop_draws_blends_per_critic_update():
         n_critic=n_critic,
         mix_fraction=0.5,
     )
-    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
+    trainer.compile(g_optimizer=adam(), d_optimizer=adam())
     images = np.zeros((batch, n_critic, 8, 8, 1), "f")
     conditions = np.eye(2, dtype="f")[np.arange(batch * n_critic).reshape(batch, n_critic) % 2]
     history = trainer.fit(tf.data.Dataset.from_tensors((images, conditions)), epochs=1, verbose=0, shuffle=False)

@@ -110,12 +110,12 @@ def trainable_parameters(model) -> int:
 
 
 def test_throughput_cases_train_what_the_script_would():
-    from bench.throughput import CASES, paper_config
+    from bench.throughput import CASES, paper_settings
 
     for name in ("wgan-64", "wgan-64-torch", "wgan-64-bf16"):
-        config, _, _ = paper_config(CASES[name])
-        assert config["fake_class_loss"] is False, name  # WikiArt's, settled by the recipe as train_wgan_gp.py does
-        assert config["n_critic"] == 5 and config["batch_size"] == 32, name
+        settings, _, _ = paper_settings(CASES[name])
+        assert settings.losses.fake_class_loss is False, name  # WikiArt's, resolved as train_wgan_gp.py does
+        assert settings.optimisation.n_critic == 5 and settings.optimisation.batch_size == 32, name
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed (bench-only dependency)")
@@ -129,8 +129,8 @@ def test_torch_twin_of_the_wgan_gp_networks_has_the_keras_parameters_and_shapes(
     from bench.torch_reference import WCritic, WGenerator, keras_twin
 
     shape, classes, latent, filters, batch = (size, size, 3), 4, 8, 8, 2
-    config = {"latent_dim": latent, "filters": filters}
-    keras_networks = keras_twin(SimpleNamespace(model="wgan"), config, shape, classes)  # what the FLOPs count
+    settings = SimpleNamespace(networks=SimpleNamespace(latent_dim=latent, filters=filters))
+    keras_networks = keras_twin(SimpleNamespace(model="wgan"), settings, shape, classes)  # what the FLOPs count
     generator, critic = keras_networks.generator, keras_networks.critic
     assert any(layer.name == "res4_add" for layer in critic.layers)
     twin_g = WGenerator(size, 3, classes, latent, filters)
@@ -158,8 +158,8 @@ def test_torch_twin_of_the_dcgan_generator_doubles_as_the_keras_one(upsampling):
     from bench.torch_reference import DCGenerator, keras_twin
 
     shape, classes, latent, batch = (32, 32, 3), 4, 8, 2
-    config = {"latent_dim": latent, "upsampling": upsampling}
-    generator = keras_twin(SimpleNamespace(model="dcgan"), config, shape, classes).generator
+    settings = SimpleNamespace(networks=SimpleNamespace(latent_dim=latent, upsampling=upsampling))
+    generator = keras_twin(SimpleNamespace(model="dcgan"), settings, shape, classes).generator
     twin = DCGenerator(32, 3, classes, latent, upsampling=upsampling)
     assert sum(p.numel() for p in twin.parameters()) == trainable_parameters(generator)
     with torch.no_grad():

@@ -6,7 +6,7 @@ import pytest
 
 from base.errors import UserError
 from base.rundir import network_path
-from bench.transfer import build_parser, collection_folder, dcgan_config, markdown_table, trained, variant_settings
+from bench.transfer import build_parser, collection_folder, dcgan_settings, markdown_table, trained, variant_settings
 from tests.conftest import shared_data
 
 
@@ -36,20 +36,21 @@ def test_variants_differ_only_in_their_start_and_augmentation(tmp_path):
     frozen = variant_settings(args, "freeze", "ada")
     assert scratch == {"epochs": 5}
     assert frozen["init_from"] == [str(source)] and frozen["freeze_critic"] == 1 and frozen["augment_p"] == "ada"
-    assert frozen["init_weights"]["critic"].endswith("discriminator_epoch_003.h5")
+    resolved = dcgan_settings(args, tmp_path / "frozen", tmp_path, **frozen)
+    assert resolved.networks.init_weights["critic"].endswith("discriminator_epoch_003.h5")
 
 
 def test_a_finished_variant_is_measured_again_only_when_trained_the_same_way(tmp_path):
     args = build_parser().parse_args(["--epochs", "3"])
-    config = dcgan_config(args, tmp_path / "scratch-ada", tmp_path, **variant_settings(args, "scratch", "ada"))
+    settings = dcgan_settings(args, tmp_path / "scratch-ada", tmp_path, **variant_settings(args, "scratch", "ada"))
     checkpoint = network_path(tmp_path / "scratch-ada" / "checkpoints", "generator", 3)
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"")
-    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps({**config, "augment_p": 1.0}))
+    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps({**settings.flat(), "augment_p": 1.0}))
     with pytest.raises(UserError, match="augment_p=1.0, not 'ada'"):
-        trained(config)
-    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps(config))
-    assert trained(config) == tmp_path / "scratch-ada"
+        trained(settings)
+    (tmp_path / "scratch-ada" / "config.json").write_text(json.dumps(settings.flat()))
+    assert trained(settings) == tmp_path / "scratch-ada"
 
 
 def test_the_table_puts_each_figure_beside_its_reference():

@@ -20,9 +20,9 @@ from base.rundir import Position, complete_checkpoints, network_path
 from models.dcgan import build_dcgan_generator
 from sampling import fixed_noise, mixing_matrix, render_grid
 from tests.conftest import ROOT, run_script, tiny_digits, write_image
-from train_dcgan import build_trainer
 from training.callbacks import Checkpoint, DivergenceGuard, MixingMatrix
 from training.checkpoints import copy_weights
+from training.recipes.dcgan import RECIPE as DCGAN_RECIPE
 
 DCGAN = ["train_dcgan.py", *tiny_digits()]
 WGAN = [
@@ -127,12 +127,14 @@ def test_nan_stops_before_any_checkpoint_holds_it(tmp_path):
     assert complete_checkpoints(tmp_path / "run" / "checkpoints") == []
 
 
+def small_dcgan():
+    """The DC-GAN on 8 px images, no weight average, Adam at 1e-4."""
+    settings = DCGAN_RECIPE.settings("digits", latent_dim=4, seed=0, lr=1e-4, jit=False, ema_decay=0.0)
+    return DCGAN_RECIPE.build_trainer(settings, (8, 8, 1), 2)
+
+
 def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path):
-    trainer = build_trainer(
-        {"latent_dim": 4, "class_weight": 1.0, "seed": 0, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "jit": False},
-        (8, 8, 1),
-        2,
-    )
+    trainer = small_dcgan()
     images = np.zeros((6, 8, 8, 1), np.float32)
     images[4:] = np.nan  # the first batch of the second epoch is poisoned
     conditions = np.eye(2, dtype=np.float32)[[0, 1] * 3]
@@ -147,11 +149,7 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path):
 def test_a_run_that_dies_in_epoch_two_still_has_the_mixing_matrix_of_epoch_one(tmp_path):
     from PIL import Image
 
-    trainer = build_trainer(
-        {"latent_dim": 4, "class_weight": 1.0, "seed": 0, "lr": 1e-4, "beta1": 0.5, "beta2": 0.999, "jit": False},
-        (8, 8, 1),
-        2,
-    )
+    trainer = small_dcgan()
     images = np.zeros((6, 8, 8, 1), np.float32)
     images[4:] = np.nan
     conditions = np.eye(2, dtype=np.float32)[[0, 1] * 3]

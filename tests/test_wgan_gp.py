@@ -2,6 +2,7 @@
 
 import csv
 import json
+from functools import partial
 
 import keras
 import numpy as np
@@ -13,7 +14,6 @@ from models.trainers import ConditionalWGANGP
 from models.trainers.critic_terms import critic_on_both
 from models.wgan_gp import build_wgan_critic, build_wgan_generator
 from tests.conftest import run_script, shared_data
-from training.optimizers import adam
 
 
 def linear_critic(weights):
@@ -138,14 +138,14 @@ class RecordingWGANGP(ConditionalWGANGP):
 
 def test_train_step_gives_each_critic_update_its_own_real_batch():
     n_critic, batch = 3, 4
-    config = {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9}
+    adam = partial(keras.optimizers.Adam, 1e-4, beta_1=0.0, beta_2=0.9)
     trainer = RecordingWGANGP(
         build_wgan_generator((8, 8, 1), 2, 4, filters=4),
         build_wgan_critic((8, 8, 1), 2, filters=4),
         4,
         n_critic=n_critic,
     )
-    trainer.compile(g_optimizer=adam(config), d_optimizer=adam(config))
+    trainer.compile(g_optimizer=adam(), d_optimizer=adam())
     levels = np.tile([-0.5, 0.0, 0.5], (batch, 1)).astype("f")  # (batch, n_critic): column i is update i's
     images = np.broadcast_to(levels[:, :, None, None, None], (batch, n_critic, 8, 8, 1)).copy()
     conditions = np.eye(2, dtype="f")[np.arange(batch * n_critic).reshape(batch, n_critic) % 2]
@@ -241,15 +241,15 @@ def test_wgan_resume_continues(wikiart_run):
 
 def short_digits_run(**overrides):
     """66 generator steps of the default WGAN-GP (16 px digits, 16 filters): the critic's class accuracy by epoch."""
-    import train_wgan_gp
     from data import load_images, training_dataset
+    from training.recipes.wgan_gp import RECIPE
 
     data = load_images("digits", None, 16, progress=False)
-    config = train_wgan_gp.RECIPE.defaults("digits", seed=0, latent_dim=32, filters=16, batch_size=32, ema_decay=0.0)
-    config.update(overrides)
+    given = {"seed": 0, "latent_dim": 32, "filters": 16, "batch_size": 32, "ema_decay": 0.0, **overrides}
     keras.utils.set_random_seed(0)
-    trainer = train_wgan_gp.build_trainer(config, data.image_shape, data.num_classes)
-    stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=6, group=config["n_critic"])
+    trainer = RECIPE.build_trainer(RECIPE.settings("digits", **given), data.image_shape, data.num_classes)
+    group = trainer.real_batches_per_step
+    stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=6, group=group)
     history = trainer.fit(stream, epochs=6, steps_per_epoch=11, verbose=0)
     return history.history["real_class_acc"]
 

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from base.errors import TrainingDiverged, UserError
+from base.networks import save_network
 from base.rundir import Position, prune_checkpoints
 from sampling import class_grid, mixing_matrix, render_grid, save_grid
 from training.checkpoints import save_checkpoint
@@ -217,3 +218,14 @@ class Checkpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.first_step = 0
         self.save(Position(epoch_number(epoch)))
+
+
+class SavePretrainedCritic(keras.callbacks.Callback):
+    """critic_pretrained.h5 after every epoch (atomically), so a stopped run still leaves a critic."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_network(self.model.critic, self.path)

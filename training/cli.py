@@ -1,8 +1,8 @@
-"""The flags every training script shares, validated into one config dict.
+"""The flags the training scripts share, their number types, and the one-line error handling of every CLI.
 
-Flags left out take the paper's per-dataset defaults (each script supplies
-its own table); flags given explicitly are remembered so that ``--resume``
-can tell a deliberate change from a default.
+Flags left out stay absent (argparse.SUPPRESS), so that a recipe can tell a
+flag given from a default: it resolves the settings (training/recipes), and
+``--resume`` refuses a changed setting.
 """
 
 from __future__ import annotations
@@ -12,25 +12,10 @@ import logging
 import os
 import sys
 
-from base.choices import ADAPTIVE, AUGMENT_POLICIES, DATASETS, RESIZE_MODES
+from base.choices import ADAPTIVE, AUGMENT_POLICIES, DATASETS, LR_DECAYS, MIXED_PRECISIONS, RESIZE_MODES, STRATEGIES
 from base.errors import TrainingDiverged, UserError
-from training.transfer import locate
 
 log = logging.getLogger(__name__)
-
-# Settings that a resumed run may change; every other one comes from config.json.
-RESUMABLE_CHANGES = (
-    "epochs",
-    "resume",
-    "out",
-    "quiet",
-    "keep",
-    "checkpoint_every",
-    "tensorboard",
-    "strategy",
-    "mixed_precision",
-    "jit",
-)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -65,7 +50,7 @@ open_fraction = number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1")
 non_negative_int = number(int, lambda v: v >= 0, "a non-negative integer")
 
 
-def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
+def gan_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The parser of a GAN training script: data, training and run-directory flags."""
     parser = bare_parser(prog, description)
     add_data_flags(parser)
@@ -129,7 +114,7 @@ def add_training_flags(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--beta2", type=unit_float, help="Adam beta_2 (default: 0.999 DC-GAN, 0.9 WGAN-GP)")
     train.add_argument(
         "--lr-decay",
-        choices=("none", "linear"),
+        choices=LR_DECAYS,
         help="'linear' decays the learning rate to 0 at the last epoch (the paper's WikiArt setting)",
     )
     train.add_argument("--seed", type=int, help="random seed (default: drawn and recorded in config.json)")
@@ -223,13 +208,13 @@ def add_device_flags(parser: argparse.ArgumentParser) -> None:
     devices = parser.add_argument_group("devices")
     devices.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "multiworker"),
+        choices=STRATEGIES,
         help="'default': one device; 'mirrored': every local GPU; 'multiworker': the machines in TF_CONFIG "
         "(--batch-size stays the global batch)",
     )
     devices.add_argument(
         "--mixed-precision",
-        choices=("bfloat16", "float16"),
+        choices=MIXED_PRECISIONS,
         help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32)",
     )
     devices.add_argument(
@@ -293,116 +278,6 @@ def check_inception_flags(parser, weights: str | None, stats: str | None) -> Non
             parser.error(f"{flag} {path} is not a file")
 
 
-def parse_config(parser: argparse.ArgumentParser, argv, defaults_for) -> tuple[dict, set]:
-    """``(config, explicitly given keys)``; ``defaults_for(dataset)`` supplies the rest."""
-    given = vars(parser.parse_args(argv))
-    if "dataset" not in given and not given.get("resume"):
-        parser.error("--dataset is required (one of " + ", ".join(DATASETS) + ")")
-    config = dict(COMMON_DEFAULTS)
-    if "dataset" in given:
-        config.update(defaults_for(given["dataset"]))
-    config.update(given)
-    if given.get("data_dir") is not None and not os.path.isdir(given["data_dir"]):
-        parser.error(f"--data-dir {given['data_dir']} is not a directory")
-    if given.get("resume") and "out" not in given:
-        parser.error("--resume needs --out, the run directory to continue")
-    if config.get("top_styles") is not None and config.get("dataset") not in (None, "wikiart"):
-        parser.error("--top-styles applies to --dataset wikiart only")
-    check_transfer(parser, config, given)
-    check_adaptive(parser, config)
-    check_inception_flags(parser, config["inception_weights"], config["fid_stats"])
-    if (config["inception_weights"] or config["fid_stats"]) and not config["eval_every"]:
-        parser.error("--inception-weights and --fid-stats take effect with --eval-every N only")
-    if config["strategy"] == "multiworker" and not given.get("resume"):
-        missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if key not in given]
-        if missing:
-            parser.error(f"--strategy multiworker needs {' and '.join(missing)}: every worker must agree on them")
-    return config, set(given)
-
-
-def check_transfer(parser, config: dict, given: dict) -> None:
-    """Find --init-from's files now (one line if wrong) and take the network settings of the run they come
-    from unless given; FreezeD freezes trained blocks, not random ones."""
-    if config.get("init_from") and not given.get("resume"):
-        try:
-            config["init_weights"] = locate(config["init_from"])
-        except UserError as error:
-            parser.error(str(error))
-        config.update({k: v for k, v in config["init_weights"]["settings"].items() if k not in given})
-        if config.get("augment") and config.get("upsampling") == "transposed":
-            log.warning(
-                "--init-from: the source generator doubles by transposed convolutions, whose pixel lattice "
-                "--augment lets grow (BENCHMARKS.md); a source trained with --upsampling nearest avoids it"
-            )
-    if config.get("freeze_critic") and not (config.get("init_from") or config.get("critic_weights")):
-        parser.error("--freeze-critic keeps trained blocks fixed: it needs --init-from (or --critic-weights)")
-
-
-def check_adaptive(parser, config: dict) -> None:
-    if config.get("augment_p") == ADAPTIVE and not config.get("augment"):
-        parser.error("--augment-p ada adapts the probability of --augment's transforms: give --augment POLICY too")
-
-
-def precision_policy(config: dict) -> str:
-    """The Keras dtype policy named by --mixed-precision: float32, mixed_bfloat16 or mixed_float16."""
-    return f"mixed_{config['mixed_precision']}" if config.get("mixed_precision") else "float32"
-
-
-def images_per_step(config: dict) -> int:
-    """Real images one train_step (or bench iteration) consumes: a batch per critic update for a WGAN, else one."""
-    return config["batch_size"] * config.get("n_critic", 1)
-
-
-COMMON_DEFAULTS = {
-    "data_dir": None,
-    "image_size": None,
-    "resize": "squash",
-    "top_styles": None,
-    "flip": None,
-    "cache_dir": None,
-    "steps_per_epoch": None,
-    "latent_dim": 100,
-    "mix_fraction": 0.0,
-    "ema_decay": 0.999,
-    "augment": [],
-    "augment_p": 1.0,
-    "ada_target": 0.6,
-    "ada_images": 20000,
-    "init_from": None,
-    "init_weights": None,
-    "freeze_critic": 0,
-    "seed": None,
-    "out": None,
-    "resume": False,
-    "sample_columns": 8,
-    "quiet": False,
-    "checkpoint_every": None,
-    "keep": None,
-    "lr_decay": "none",
-    "strategy": "default",
-    "mixed_precision": None,
-    "jit": "auto",
-    "tensorboard": False,
-    "eval_every": None,
-    "inception_weights": None,
-    "fid_stats": None,
-}
-
-
-def merge_resumed(stored: dict, config: dict, given: set) -> dict:
-    """A resumed run keeps its stored settings; only the length and the bookkeeping flags may change."""
-    for key in sorted(given - set(RESUMABLE_CHANGES)):
-        if key in stored and stored[key] != config[key]:
-            raise UserError(
-                f"--{key.replace('_', '-')} {config[key]} differs from the run's {stored[key]}; "
-                "a resumed run keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
-            )
-    merged = dict(stored)
-    merged.update({key: config[key] for key in RESUMABLE_CHANGES if key in given})
-    merged["resume"] = True
-    return merged
-
-
 def prefer_onednn_kernels() -> None:
     """Ask TensorFlow for oneDNN's CPU kernels unless the environment already says yes or no.
 
@@ -416,7 +291,6 @@ def prefer_onednn_kernels() -> None:
 
 def run_cli(main, argv=None) -> int:
     """Run a script's main; user errors become one line on stderr and exit code 2."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prefer_onednn_kernels()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # tf.distribute's per-step INFO chatter

@@ -1,31 +1,30 @@
-"""Adam with the paper's optional linear learning-rate decay, one builder for every script."""
+"""Adam with the paper's optional linear learning-rate decay, one builder for every recipe."""
 
 from __future__ import annotations
 
 import keras
 
-from training.cli import precision_policy
 
+def learning_rate(optimisation, total_updates: int):
+    """A constant rate, or one that falls linearly to 0 at the optimizer's last update of the run.
 
-def learning_rate(config: dict, updates_per_iteration: int = 1):
-    """A constant rate, or one that falls linearly to 0 at the last step of the last epoch.
-
-    ``updates_per_iteration`` counts how often this optimizer steps per
-    generator iteration (n_critic for a WGAN critic), so both networks reach
-    0 together. Resuming restores the optimizer's step counter, and with it
-    the schedule's position.
+    ``total_updates`` counts this optimizer's updates over the whole run
+    (n_critic per generator iteration for a WGAN critic), so both networks
+    reach 0 together. Resuming restores the optimizer's step counter, and
+    with it the schedule's position.
     """
-    if config.get("lr_decay", "none") == "none":
-        return config["lr"]
-    total = config["epochs"] * config["steps_per_epoch_actual"] * updates_per_iteration
-    return keras.optimizers.schedules.PolynomialDecay(config["lr"], decay_steps=total, end_learning_rate=0.0, power=1.0)
+    if optimisation.lr_decay == "none":
+        return optimisation.lr
+    return keras.optimizers.schedules.PolynomialDecay(
+        optimisation.lr, decay_steps=total_updates, end_learning_rate=0.0, power=1.0
+    )
 
 
-def adam(config: dict, updates_per_iteration: int = 1) -> keras.optimizers.Optimizer:
+def adam(optimisation, policy: str, total_updates: int) -> keras.optimizers.Optimizer:
     """Adam; wrapped for dynamic loss scaling under mixed_float16."""
     optimizer = keras.optimizers.Adam(
-        learning_rate(config, updates_per_iteration), beta_1=config["beta1"], beta_2=config["beta2"]
+        learning_rate(optimisation, total_updates), beta_1=optimisation.beta1, beta_2=optimisation.beta2
     )
-    if precision_policy(config) == "mixed_float16":
+    if policy == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -35,19 +35,19 @@ def locate(paths: list[str]) -> dict:
     for path in paths:
         if not Path(path).is_file():
             raise UserError(f"--init-from: {path} is not a file")
-    config = run_config(paths[0]) or {}
+    stored = run_config(paths[0]) or {}
     return {
         "generator": str(Path(paths[0]).resolve()),
         "critic": str(Path(paths[1]).resolve()),
-        "class_names": config.get("class_names"),
+        "class_names": stored.get("class_names"),
         "checkpoint": "the files given",
-        "settings": network_settings(config),
+        "settings": network_settings(stored),
     }
 
 
-def network_settings(config: dict) -> dict:
+def network_settings(stored: dict) -> dict:
     """The source run's settings that decide its weights' shapes: the new run takes them unless told otherwise."""
-    return {key: config[key] for key in NETWORK_SETTINGS if config.get(key) is not None}
+    return {key: stored[key] for key in NETWORK_SETTINGS if stored.get(key) is not None}
 
 
 def locate_run(root: Path) -> dict:
@@ -61,24 +61,23 @@ def locate_run(root: Path) -> dict:
     generator = network_path(run.checkpoints, "generator", newest)
     if critic is None or not generator.is_file():
         raise UserError(f"--init-from: the checkpoint at {newest} in {root} lacks its generator or critic .h5")
-    config = run.read_config() if run.config.is_file() else {}
+    stored = run.read_config() if run.config.is_file() else {}
     return {
         "generator": str(generator.resolve()),
         "critic": str(critic.resolve()),
-        "class_names": config.get("class_names"),
+        "class_names": stored.get("class_names"),
         "checkpoint": f"{root} at {newest}",
-        "settings": network_settings(config),
+        "settings": network_settings(stored),
     }
 
 
-def carried_classes(config: dict) -> dict | None:
+def carried_classes(source: dict | None, class_names) -> dict | None:
     """``{"carried": [...], "new": [...]}`` for config.json, once this run's classes are known; logs them."""
-    source = config.get("init_weights")
-    if not source or config.get("resume"):
+    if not source:
         return None
     from models.transfer import class_mapping  # no TensorFlow: models.transfer needs numpy alone
 
-    carried, new = class_mapping(source["class_names"], config["class_names"])
+    carried, new = class_mapping(source["class_names"], list(class_names))
     unnamed = "" if source["class_names"] else " (the source's classes are unnamed: no config.json beside it)"
     log.info(
         "starting from %s: classes carried over: %s; new: %s%s",
@@ -90,17 +89,16 @@ def carried_classes(config: dict) -> dict | None:
     return {"carried": carried, "new": new}
 
 
-def start_networks(generator, critic, config: dict) -> None:
+def start_networks(generator, critic, networks, class_names, resume: bool) -> None:
     """Weights from ``--init-from`` (new runs only), then ``--freeze-critic``'s blocks fixed."""
-    source = config.get("init_weights")
-    if source and not config.get("resume"):
+    source = networks.init_weights
+    if source and not resume:
         from base.networks import load_network
         from models.transfer import transfer_weights
 
         for network, path in ((generator, source["generator"]), (critic, source["critic"])):
-            transfer_weights(load_network(path), network, source["class_names"], config["class_names"], path)
-    count = config.get("freeze_critic", 0)
-    if count:
+            transfer_weights(load_network(path), network, source["class_names"], list(class_names), path)
+    if networks.freeze_critic:
         from models.transfer import freeze_blocks
 
-        log.info("frozen %s blocks: %s", critic.name, ", ".join(freeze_blocks(critic, count)))
+        log.info("frozen %s blocks: %s", critic.name, ", ".join(freeze_blocks(critic, networks.freeze_critic)))

@@ -40,6 +40,10 @@ class CriticPretrainer(Trainer):
     def optimizers(self) -> dict:
         return {"critic": self.optimizer}
 
+    def networks(self) -> dict:
+        """The trained network, by role (the generator, if any, stays untrained)."""
+        return {"critic": self.critic}
+
     def call(self, images, training=False):
         return self.critic(images, training=training)
 

@@ -1,0 +1,272 @@
+"""Recipes: what one experiment is (its settings, its flags, its policy, its trainer), as library code.
+
+A training script is a recipe's ``main``; benches and tests resolve
+settings and build trainers through the same recipe, so none of them can
+train something the scripts would not. ``Recipe.resolve`` is the one place
+settings are decided, in this order:
+
+1. each section's defaults (``training/settings.py``, with their sources),
+2. the paper's settings for the dataset (``dataset_defaults``),
+3. the network settings of the run ``--init-from`` starts from,
+4. the values given (flags, or a bench's keywords),
+5. the options that follow from others (``derive``: the recipe's policy),
+6. one validator, whose errors are one line each (``UserError``).
+
+A resumed run instead reads its ``config.json`` once and accepts changes
+only to its length and bookkeeping (``RESUMABLE_CHANGES``). No TensorFlow
+is imported here: ``--help`` and flag errors stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+from dataclasses import fields
+
+from base.choices import ADAPTIVE, DATASETS, DEFAULT_IMAGE_SIZE, FLIPPED_DATASETS
+from base.errors import UserError
+from base.rundir import RunDirectory, default_out
+from base.terminal import start_tensorflow_quietly
+from training.settings import (
+    SECTIONS,
+    Found,
+    Settings,
+    field_names,
+    section_defaults,
+    stored_values,
+)
+
+# Settings that a resumed run may change; every other one comes from config.json.
+RESUMABLE_CHANGES = (
+    "epochs",
+    "resume",
+    "out",
+    "quiet",
+    "keep",
+    "checkpoint_every",
+    "tensorboard",
+    "strategy",
+    "mixed_precision",
+    "jit",
+)
+RESOLVED_ONLY = {"init_weights"}  # fields no flag sets: the validator fills them
+
+
+class Recipe:
+    """An experiment: subclasses name their sections and script, and supply flags, policy and trainer."""
+
+    script: str  # the script's name: run directories are <script>-<dataset>-<time>
+    description: str  # --help's text
+    section_classes: dict[str, type | None]  # one class per section of training.settings.SECTIONS
+
+    # ---------------------------------------------------------------- flags
+
+    def parser(self) -> argparse.ArgumentParser:
+        parser = self.make_parser(self.script + ".py", self.description)
+        self.add_flags(parser)
+        check_flags_match_fields(parser, self.section_classes)
+        return parser
+
+    def make_parser(self, prog: str, description: str) -> argparse.ArgumentParser:
+        raise NotImplementedError
+
+    def add_flags(self, parser: argparse.ArgumentParser) -> None:
+        """The recipe's own flags, beyond those of make_parser."""
+
+    # ---------------------------------------------------------------- settings
+
+    def dataset_defaults(self, dataset: str) -> dict:
+        """The paper's settings for ``dataset`` where they differ from the sections' defaults."""
+        return {}
+
+    def derive(self, values: dict) -> dict:
+        """Options that follow from others unless given (the recipe's policy); returns the changes."""
+        return {}
+
+    def check(self, values: dict) -> None:
+        """The recipe's own combinations of options that cannot work; raise UserError."""
+
+    def settings_from_flags(self, argv=None) -> tuple[Settings, Found | None]:
+        """``(settings, the facts a resumed run found)`` from command-line arguments."""
+        return self.resolve(vars(self.parser().parse_args(argv)))
+
+    def settings(self, dataset: str, **given) -> Settings:
+        """The settings of a new run on ``dataset`` with ``given`` fields (by name) as if given by flags."""
+        settings, _ = self.resolve({"dataset": dataset, **given})
+        return settings
+
+    def resolve(self, given: dict) -> tuple[Settings, Found | None]:
+        if given.get("resume"):
+            return self.resumed(given)
+        if "dataset" not in given:
+            raise UserError("--dataset is required (one of " + ", ".join(DATASETS) + ")")
+        unknown = set(given) - self.field_names()
+        if unknown:
+            raise TypeError(f"{self.script} has no settings {', '.join(sorted(unknown))}")
+        if given.get("strategy") == "multiworker":
+            missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if given.get(key) is None]
+            if missing:
+                raise UserError(
+                    f"--strategy multiworker needs {' and '.join(missing)}: every worker must agree on them"
+                )
+        values = self.defaults()
+        values.update(self.dataset_defaults(given["dataset"]))
+        if given.get("init_from"):
+            values.update(init_settings(given))
+        values.update({key: value for key, value in given.items() if value is not None or key in NULLABLE})
+        values.update(self.derive_common(values))
+        values.update(self.derive(values))
+        self.check_common(values)
+        self.check(values)
+        return self.build_settings(values), None
+
+    def resumed(self, given: dict) -> tuple[Settings, Found | None]:
+        """The stored run's settings, read once; a setting it may not change is refused in one line."""
+        if not given.get("out"):
+            raise UserError("--resume needs --out, the run directory to continue")
+        run = RunDirectory(given["out"])
+        if not run.config.is_file():
+            raise UserError(f"--resume: {run.root} has no config.json; is it a run directory?")
+        stored = run.read_config()
+        if stored.get("script", self.script) != self.script:
+            raise UserError(f"--resume: {run.root} is a {stored['script']}.py run; resume it with that script")
+        for key in sorted(set(given) - set(RESUMABLE_CHANGES)):
+            if key in stored and stored[key] != as_stored(given[key]):
+                raise UserError(
+                    f"--{key.replace('_', '-')} {given[key]} differs from the run's {stored[key]}; a resumed run "
+                    "keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
+                )
+        values = self.defaults()
+        for section_class in self.section_classes.values():
+            if section_class is not None:
+                values.update(stored_values(stored, section_class))
+        values.update({key: given[key] for key in RESUMABLE_CHANGES if key in given})
+        values.update(resume=True, dataset=stored["dataset"])
+        values.update(self.derive(values))  # runs from before a derived option: what they did
+        return self.build_settings(values), Found.from_json(stored)
+
+    def defaults(self) -> dict:
+        values = {}
+        for section_class in self.section_classes.values():
+            if section_class is not None:
+                values.update(section_defaults(section_class))
+        return values
+
+    def field_names(self) -> set[str]:
+        return set().union(*(field_names(c) for c in self.section_classes.values() if c is not None))
+
+    def derive_common(self, values: dict) -> dict:
+        """Image size and flips from the dataset, a seed drawn once, the run directory's default name."""
+        derived = {}
+        if values.get("image_size") is None:
+            derived["image_size"] = DEFAULT_IMAGE_SIZE[values["dataset"]]
+        if values.get("flip") is None:
+            derived["flip"] = values["dataset"] in FLIPPED_DATASETS
+        if values.get("seed") is None:
+            derived["seed"] = secrets.randbelow(2**31)
+        if not values.get("out"):
+            derived["out"] = default_out(self.script, values["dataset"])
+        return derived
+
+    def check_common(self, values: dict) -> None:
+        from data import check_image_size, check_top_styles
+
+        check_image_size(values["image_size"])
+        check_top_styles(values["dataset"], values.get("top_styles"))
+        if values.get("data_dir") is not None and not os.path.isdir(values["data_dir"]):
+            raise UserError(f"--data-dir {values['data_dir']} is not a directory")
+        if values.get("freeze_critic") and not (values.get("init_from") or values.get("critic_weights")):
+            raise UserError("--freeze-critic keeps trained blocks fixed: it needs --init-from (or --critic-weights)")
+        if values.get("augment_p") == ADAPTIVE and not values.get("augment"):
+            raise UserError(
+                "--augment-p ada adapts the probability of --augment's transforms: give --augment POLICY too"
+            )
+        for flag, key in (("--inception-weights", "inception_weights"), ("--fid-stats", "fid_stats")):
+            if values.get(key) is not None and not os.path.isfile(values[key]):
+                raise UserError(f"{flag} {values[key]} is not a file")
+        if (values.get("inception_weights") or values.get("fid_stats")) and not values.get("eval_every"):
+            raise UserError("--inception-weights and --fid-stats take effect with --eval-every N only")
+
+    def build_settings(self, values: dict) -> Settings:
+        sections = {}
+        for name in SECTIONS:
+            section_class = self.section_classes[name]
+            if section_class is not None:
+                sections[name] = section_class(**{f.name: frozen(values[f.name]) for f in fields(section_class)})
+            else:
+                sections[name] = None
+        return Settings(script=self.script, **sections)
+
+    # ---------------------------------------------------------------- trainer and run
+
+    def build(self, settings: Settings, image_shape, class_names):
+        """The trainer with its networks, not yet compiled: its ``real_batches_per_step`` sizes the data."""
+        raise NotImplementedError
+
+    def split(self, settings: Settings, data):
+        """``(training images, validation images or None)``."""
+        return data, None
+
+    def plan(self, settings: Settings, steps_per_epoch: int) -> tuple[int, int]:
+        """``(steps per epoch, epochs)`` once the data's full steps per epoch are known."""
+        return steps_per_epoch, settings.optimisation.epochs
+
+    def callbacks(self, trainer, run, settings: Settings, found: Found, data, position, chief: bool) -> list:
+        return []
+
+    def fit_options(self, settings: Settings, validation) -> dict:
+        """Further arguments of ``fit`` (validation data)."""
+        return {}
+
+    def finish(self, run, history, found: Found) -> None:
+        """What to say once training ends."""
+
+    def compile(self, trainer, settings: Settings, found: Found) -> None:
+        raise NotImplementedError
+
+    def build_trainer(self, settings: Settings, image_shape, num_classes: int, steps_per_epoch: int = 1000):
+        """A compiled trainer for benches and tests (``steps_per_epoch`` only shapes a decaying learning rate)."""
+        names = tuple(map(str, range(num_classes)))
+        trainer = self.build(settings, tuple(image_shape), names)
+        found = Found(tuple(image_shape), names, 0, steps_per_epoch, settings.optimisation.epochs)
+        self.compile(trainer, settings, found)
+        return trainer
+
+    def main(self, argv=None):
+        """Train from command-line arguments; TensorFlow loads here, after the flags are checked."""
+        settings, stored = self.settings_from_flags(argv)
+        start_tensorflow_quietly()
+        from training.runner import run
+
+        return run(self, settings, stored)
+
+
+NULLABLE = {"mixed_precision", "fake_class_loss", "upsampling"}  # a bench may give None to mean "the default"
+
+
+def frozen(value):
+    """Lists (from flags or JSON) as tuples, so that settings cannot be changed through them."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def as_stored(value):
+    """A value as config.json holds it (lists, not tuples), for comparisons with a stored run."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def init_settings(given: dict) -> dict:
+    """``--init-from``'s files located now (one line if wrong), and the source run's network settings."""
+    from training.transfer import locate
+
+    source = locate(list(given["init_from"]))
+    return {"init_weights": source, **source["settings"]}
+
+
+def check_flags_match_fields(parser: argparse.ArgumentParser, section_classes: dict) -> None:
+    """Every flag sets a field and every field but the resolved ones has a flag: they cannot drift apart."""
+    flags = {action.dest for action in parser._actions if action.dest != "help"}
+    names = set().union(*(field_names(c) for c in section_classes.values() if c is not None))
+    if flags - names or names - flags - RESOLVED_ONLY:
+        unflagged = sorted(names - flags - RESOLVED_ONLY)
+        raise AssertionError(f"flags without a field: {sorted(flags - names)}; fields without a flag: {unflagged}")
