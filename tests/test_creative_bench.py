@@ -20,7 +20,7 @@ def test_modes_name_the_style_term_and_its_damping():
 
 
 def test_every_mode_learns_styles_from_real_paintings_only_and_differs_only_in_its_style_term(tmp_path):
-    args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3"])
+    args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3", "--data-dir", str(tmp_path)])
     off, damped = run_settings(args, "off").flat(), run_settings(args, "damped-0.75").flat()
     assert off["fake_class_loss"] is False and damped["fake_class_loss"] is False
     assert (off["creative"], damped["creative"], damped["damping"]) == ("off", "damped", 0.75)
@@ -34,7 +34,9 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
     checkpoints.mkdir(parents=True)
     for role in ("generator", "critic"):
         network_path(checkpoints, role, 4).write_bytes(b"")
-    args = build_parser().parse_args(["--out", str(tmp_path / "modes"), "--init-from", str(source)])
+    args = build_parser().parse_args(
+        ["--out", str(tmp_path / "modes"), "--init-from", str(source), "--data-dir", str(tmp_path)]
+    )
     with pytest.raises(UserError, match="holds no complete checkpoint"):
         run_settings(args, "off")  # no state file: the checkpoint is not complete
     state_path(checkpoints, 4).write_bytes(b"")
@@ -49,7 +51,7 @@ def test_every_mode_starts_from_the_same_trained_run_and_an_empty_one_is_refused
 
 
 def test_a_finished_run_is_measured_again_only_when_it_was_trained_the_same_way(tmp_path):
-    args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3"])
+    args = build_parser().parse_args(["--out", str(tmp_path), "--epochs", "3", "--data-dir", str(tmp_path)])
     settings = run_settings(args, "damped-0.5")
     run = tmp_path / "damped-0.5"
     checkpoint = network_path(run / "checkpoints", "generator", 3)
