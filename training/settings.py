@@ -54,9 +54,9 @@ class WGANGPNetworks:
     filters: int = 128  # the paper's width, both networks
     conditioning: str = "concat"  # the paper: the condition enters once, with z
     critic_weights: str | None = None  # a pretrained critic .h5 (pretrain_critic.py)
-    init_from: tuple[str, ...] | None = None
-    init_weights: dict | None = None
-    freeze_critic: int = 0
+    init_from: tuple[str, ...] | None = None  # --init-from (none: random weights, the paper)
+    init_weights: dict | None = None  # what --init-from located (files, classes); filled by the validator
+    freeze_critic: int = 0  # FreezeD's frozen critic blocks (0: train all, the paper)
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ class WGANGPOptimisation:
     beta2: float = 0.9
     lr_decay: str = "none"  # wikiart: "linear" to 0 at epoch 100, the paper's
     n_critic: int = 5  # Algorithm 1
-    mix_fraction: float = 0.0
-    ema_decay: float = 0.999
+    mix_fraction: float = 0.0  # the paper trains on one-class conditions only
+    ema_decay: float = 0.999  # the generator's weight average (BigGAN, StyleGAN); 0 turns it off
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class CriticOptimisation:
     lr: float = 1e-4  # the WGAN-GP critic's Adam (Algorithm 1)
     beta1: float = 0.0
     beta2: float = 0.9
-    lr_decay: str = "none"
+    lr_decay: str = "none"  # the pretraining is short: a constant rate
     steps: int | None = None  # train for N steps instead, rounded up to whole epochs
     val_fraction: float = 0.1  # held out where the data has no style_val.csv
 
@@ -154,14 +154,14 @@ class OutputSettings:
 
 @dataclass(frozen=True)
 class RunSettings(OutputSettings):
-    resume: bool = False
+    resume: bool = False  # a new run; --resume continues the one in --out
     keep: int | None = None  # every epoch's checkpoint
     checkpoint_every: int | None = None  # checkpoints at epoch ends only
     sample_columns: int = 8  # samples per class in each epoch's grid
-    tensorboard: bool = False
+    tensorboard: bool = False  # log.csv and the PNG grids only; TensorBoard is optional
     eval_every: int | None = None  # no figures while training
-    inception_weights: str | None = None
-    fid_stats: str | None = None
+    inception_weights: str | None = None  # no Inception figures: a network on disk is needed (never downloaded)
+    fid_stats: str | None = None  # with --inception-weights: the real side from the real images themselves
 
 
 SECTIONS = ("data", "networks", "losses", "optimisation", "augmentation", "devices", "run")
