@@ -204,6 +204,7 @@ class Settings:
 
 
 def as_json(value):
+    """A value as config.json holds it: lists, not tuples (so a stored value and a setting compare)."""
     return list(value) if isinstance(value, tuple) else value
 
 
@@ -277,19 +278,10 @@ def stored_values(stored: dict, section_class) -> dict:
     values = {}
     for name in field_names(section_class):
         if name in stored:
-            value = stored[name]
-            values[name] = tuple(value) if isinstance(value, list) else value
+            values[name] = stored[name]
         elif name in BEFORE_THE_FIELD:
             values[name] = BEFORE_THE_FIELD[name]
     return values
-
-
-def field_section(section_classes: dict, name: str) -> str | None:
-    """The section that holds the field ``name``, or None."""
-    for section, section_class in section_classes.items():
-        if section_class is not None and name in field_names(section_class):
-            return section
-    return None
 
 
 __all__ = [
@@ -308,6 +300,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SECTIONS",
     "Settings",
+    "as_json",
     "WGANGPLosses",
     "WGANGPNetworks",
     "WGANGPOptimisation",

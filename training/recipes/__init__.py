@@ -24,7 +24,7 @@ import os
 import secrets
 from dataclasses import fields
 
-from base.choices import ADAPTIVE, DATASETS, DEFAULT_IMAGE_SIZE, FLIPPED_DATASETS
+from base.choices import ADAPTIVE, DATASETS, DEFAULT_IMAGE_SIZE, FLIPPED_DATASETS, check_image_size
 from base.errors import UserError
 from base.rundir import RunDirectory, default_out
 from base.terminal import start_tensorflow_quietly
@@ -32,6 +32,7 @@ from training.settings import (
     SECTIONS,
     Found,
     Settings,
+    as_json,
     field_names,
     section_defaults,
     stored_values,
@@ -132,7 +133,7 @@ class Recipe:
         if stored.get("script", self.script) != self.script:
             raise UserError(f"--resume: {run.root} is a {stored['script']}.py run; resume it with that script")
         for key in sorted(set(given) - set(RESUMABLE_CHANGES)):
-            if key in stored and stored[key] != as_stored(given[key]):
+            if key in stored and stored[key] != as_json(given[key]):
                 raise UserError(
                     f"--{key.replace('_', '-')} {given[key]} differs from the run's {stored[key]}; a resumed run "
                     "keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
@@ -170,7 +171,7 @@ class Recipe:
         return derived
 
     def check_common(self, values: dict) -> None:
-        from data import check_image_size, check_top_styles
+        from data import check_top_styles  # numpy and PIL, no TensorFlow
 
         check_image_size(values["image_size"])
         check_top_styles(values["dataset"], values.get("top_styles"))
@@ -248,11 +249,6 @@ NULLABLE = {"mixed_precision", "fake_class_loss", "upsampling"}  # a bench may g
 def frozen(value):
     """Lists (from flags or JSON) as tuples, so that settings cannot be changed through them."""
     return tuple(value) if isinstance(value, list) else value
-
-
-def as_stored(value):
-    """A value as config.json holds it (lists, not tuples), for comparisons with a stored run."""
-    return list(value) if isinstance(value, tuple) else value
 
 
 def init_settings(given: dict) -> dict:
