@@ -143,7 +143,7 @@ class Recipe:
             if section_class is not None:
                 values.update(stored_values(stored, section_class))
         values.update({key: given[key] for key in RESUMABLE_CHANGES if key in given})
-        values.update(resume=True, dataset=stored["dataset"])
+        values["resume"] = True
         values.update(self.derive(values))  # runs from before a derived option: what they did
         return self.build_settings(values), Found.from_json(stored)
 
