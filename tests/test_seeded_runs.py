@@ -10,6 +10,12 @@ and second moments are the gradients themselves), so it fails here.
 Tolerances allow for CPUs that sum in another order, not for another
 computation.
 
+Recorded again once since, when the networks' normalisation layers moved to
+their training kernels (models/fused_norms.py): the DC-GAN's arrays moved by
+about 1e-7 (rounding: the fused BatchNorm), the WGAN-GP's by about 1e-2
+(the penalty's second derivative through the layer norm is now exact;
+tests/test_fused_norms.py shows Keras's was not).
+
 To record again after a change of behaviour that is meant:
 ``ARTGAN_RECORD_DIGESTS=1 python -m pytest tests/test_seeded_runs.py``.
 """

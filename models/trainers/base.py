@@ -12,6 +12,7 @@ import keras
 from base.streams import stream_key
 from models import noise
 from models.augment import AdaptiveProbability, augment
+from models.fused_norms import fuse_norms
 from models.keras_workarounds import PrebuiltTrainer, step_logs
 from models.trainers.average import GeneratorAverage
 
@@ -105,6 +106,8 @@ class ConditionalGAN(Trainer):
             self.adaptive = AdaptiveProbability(ada_target, ada_images)
         else:
             self.augment_p = float(augment_p)
+        for network in (generator, discriminator):
+            fuse_norms(network)  # the same layers, shorter training kernels (models/fused_norms.py)
         self.generator = generator
         self.generator_average = GeneratorAverage(generator, ema_decay) if ema_decay > 0 else None
         self.discriminator = discriminator
