@@ -176,7 +176,7 @@ def test_the_layer_norm_is_exact_at_both_orders_where_keras_is_not():
     keras_terms = penalty_gradients(keras_layer, images, kernel, keras_layer.trainable_variables)
     assert_close(keras_terms[:1], exact[:1], names[:1], 1e-10)  # Keras is exact to first order...
     relative = np.abs(keras_terms[2] - exact[2]).max() / np.abs(exact[2]).max()
-    assert relative > 1e-4  # ...but its mean is fixed in the variance's second derivative
+    assert relative > 1e-3  # ...but its mean is fixed in the variance's second derivative (0.9% here)
 
 
 def test_keras_group_norm_still_fixes_the_mean_in_its_variance():
