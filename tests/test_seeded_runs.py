@@ -16,6 +16,12 @@ about 1e-7 (rounding: the fused BatchNorm), the WGAN-GP's by about 1e-2
 (the penalty's second derivative through the layer norm is now exact;
 tests/test_fused_norms.py shows Keras's was not).
 
+A convolution bias whose every path meets a BatchNorm (the WGAN-GP
+generator's ``up{k}_conv``) has a true gradient of zero; Adam turns its
+rounding noise into full-size steps, so a change of rounding alone (a name
+scope that reorders a sum) fails those arrays first. Record again when the
+other arrays agree and the change is meant to compute the same.
+
 To record again after a change of behaviour that is meant:
 ``ARTGAN_RECORD_DIGESTS=1 python -m pytest tests/test_seeded_runs.py``.
 """
