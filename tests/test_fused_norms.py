@@ -224,3 +224,21 @@ def test_trainers_train_with_the_kernels_and_save_plain_keras(tmp_path, recipe):
         assert [type(layer) for layer in loaded_norms] == [type(layer) for layer in norms]
         assert not any("call" in vars(layer) for layer in loaded_norms)
         assert loaded.get_config() == network.get_config()
+
+
+def test_the_kernels_compile_under_xla():
+    """``--jit`` compiles the train step with XLA: both kernels, the layer norm at second order too."""
+    inputs, output_gradient = inputs_and_gradient(SHAPE, tf.float32)
+    _, fused_batch_norm = twin_layers(keras.layers.BatchNormalization, SHAPE)
+    want = tf.function(first_order)(fused_batch_norm, inputs, output_gradient)
+    got = tf.function(first_order, jit_compile=True)(fused_batch_norm, inputs, output_gradient)
+    assert_close(got, want, ["outputs", "d inputs", "d gamma", "d beta"], 2e-5)
+    images, kernel, _, _ = float64_problem()
+    images, kernel = tf.cast(images, tf.float32), tf.cast(kernel, tf.float32)
+    _, layer_norm = twin_layers(lambda: keras.layers.GroupNormalization(1), SHAPE)
+
+    def terms():
+        return penalty_gradients(layer_norm, images, kernel, layer_norm.trainable_variables)
+
+    want, got = tf.function(terms)(), tf.function(terms, jit_compile=True)()
+    assert_close(got, want, ["input gradient", "d images", "d kernel", "d gamma", "d beta"], 1e-4)
