@@ -41,14 +41,20 @@ FUSED_DTYPES = ("float16", "bfloat16", "float32")  # what TensorFlow's fused bat
 
 
 def fuse_norms(model) -> None:
-    """Give every BatchNormalization and one-group GroupNormalization in ``model`` its shorter kernel."""
+    """Give every BatchNormalization and GroupNormalization in ``model`` (nested models too) its training kernel."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             fuse_norms(layer)
-        elif isinstance(layer, keras.layers.BatchNormalization):
-            layer.call = types.MethodType(fused_batch_norm_call, layer)
-        elif isinstance(layer, keras.layers.GroupNormalization):
-            layer.call = types.MethodType(layer_norm_call, layer)
+        else:
+            fuse_layer(layer)
+
+
+def fuse_layer(layer) -> None:
+    """Rebind one normalisation layer's ``call``; any other layer is left as it is."""
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.call = types.MethodType(fused_batch_norm_call, layer)
+    elif isinstance(layer, keras.layers.GroupNormalization):
+        layer.call = types.MethodType(layer_norm_call, layer)
 
 
 # --------------------------------------------------------------------------- BatchNormalization
@@ -142,21 +148,18 @@ def layer_norm(x, gamma, beta, epsilon: float, name: str = "layer_norm"):
 
         def backward(dy):
             with tf.name_scope(f"{name}_backward"):  # tapes build it outside the layer's scope; profiles find it here
-                return closed_form_backward(dy)
-
-        def closed_form_backward(dy):
-            mean, r = statistics(x)
-            sum_dy = tf.reduce_sum(dy, [1, 2])  # (N, C)
-            sum_dy_x = tf.reduce_sum(dy * x, [1, 2])
-            count = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), x.dtype)
-            m, rr = tf.reshape(mean, [-1, 1]), tf.reshape(r, [-1, 1])
-            d_gamma = tf.reduce_sum(rr * (sum_dy_x - m * sum_dy), 0)
-            d_beta = tf.reduce_sum(sum_dy, 0)
-            mean_g = tf.reduce_sum(gamma * sum_dy, 1, keepdims=True) / count  # mean(g) per sample
-            mean_g_xhat = rr * (tf.reduce_sum(gamma * sum_dy_x, 1, keepdims=True) / count - m * mean_g)
-            a = tf.reshape(-rr * rr * mean_g_xhat, [-1, 1, 1, 1])
-            b = tf.reshape(rr * (rr * mean_g_xhat * m - mean_g), [-1, 1, 1, 1])
-            return dy * (r * gamma) + x * a + b, d_gamma, d_beta
+                mean, r = statistics(x)
+                sum_dy = tf.reduce_sum(dy, [1, 2])  # (N, C)
+                sum_dy_x = tf.reduce_sum(dy * x, [1, 2])
+                count = tf.cast(tf.reduce_prod(tf.shape(x)[1:]), x.dtype)
+                m, rr = tf.reshape(mean, [-1, 1]), tf.reshape(r, [-1, 1])
+                d_gamma = tf.reduce_sum(rr * (sum_dy_x - m * sum_dy), 0)
+                d_beta = tf.reduce_sum(sum_dy, 0)
+                mean_g = tf.reduce_sum(gamma * sum_dy, 1, keepdims=True) / count  # mean(g) per sample
+                mean_g_xhat = rr * (tf.reduce_sum(gamma * sum_dy_x, 1, keepdims=True) / count - m * mean_g)
+                a = tf.reshape(-rr * rr * mean_g_xhat, [-1, 1, 1, 1])
+                b = tf.reshape(rr * (rr * mean_g_xhat * m - mean_g), [-1, 1, 1, 1])
+                return dy * (r * gamma) + x * a + b, d_gamma, d_beta
 
         return outputs, backward
 
