@@ -32,12 +32,21 @@ def angle(a, b) -> float:
 
 
 def slerp(a, b, t: float) -> np.ndarray:
-    """Shoemake's spherical interpolation from ``a`` (t = 0) to ``b`` (t = 1) at constant angular speed."""
+    """From ``a`` (t = 0) to ``b`` (t = 1): the direction along the great circle at constant angular speed
+    (Shoemake's slerp of the unit vectors), the length linearly from |a| to |b|.
+
+    Shoemake's formula on the vectors themselves turns at an uneven rate when
+    their lengths differ, as two Gaussian draws' do by several per cent.
+    """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    omega = angle(a, b)
+    length_a, length_b = np.linalg.norm(a), np.linalg.norm(b)
+    u, v = a / length_a, b / length_b
+    omega = angle(u, v)
     if omega < 1e-6:  # (nearly) parallel: the straight line is the arc
-        return (1.0 - t) * a + t * b
-    return (np.sin((1.0 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+        direction = (1.0 - t) * u + t * v
+    else:
+        direction = (np.sin((1.0 - t) * omega) * u + np.sin(t * omega) * v) / np.sin(omega)
+    return direction / np.linalg.norm(direction) * ((1.0 - t) * length_a + t * length_b)
 
 
 def loop_positions(lengths, frames: int) -> list[tuple[int, float]]:
@@ -52,7 +61,7 @@ def loop_positions(lengths, frames: int) -> list[tuple[int, float]]:
         distance = total * k / frames
         segment = int(np.searchsorted(ends, distance, side="right"))
         start = ends[segment] - lengths[segment]
-        positions.append((segment, float((distance - start) / lengths[segment])))
+        positions.append((segment, min(1.0, max(0.0, float((distance - start) / lengths[segment])))))
     return positions
 
 
