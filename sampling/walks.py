@@ -103,8 +103,10 @@ def style_walk(generator, noise, class_indices, class_names, frames: int, noise_
     columns = np.arange(len(noise))[None]
     layouts = [Cells(columns, np.broadcast_to(c, (1, columns.size, c.size))) for c in conditions]
     pictures = draw_frames(generator, layouts, noise)
-    titles = [condition_label(condition, class_names) for condition in conditions]
-    return Walk([LabelledGrid(p, col_labels=noise_labels, title=t) for p, t in zip(pictures, titles, strict=True)])
+    labels = [condition_label(condition, class_names) for condition in conditions]
+    width = max(map(len, labels))  # the condition left of the row, its margin as wide in every frame
+    rows = [[label.rjust(width)] for label in labels]
+    return Walk([LabelledGrid(p, rows[f], noise_labels) for f, p in enumerate(pictures)])
 
 
 def z_walk(generator, stops, class_indices, class_names, frames: int, columns: int = 1, stop_labels=None) -> Walk:

@@ -252,7 +252,8 @@ def test_walk_gif_and_mp4_hold_the_frames(generator_h5, tmp_path, capsys):
     assert gif.n_frames == 12 and gif.info["loop"] == 0 and gif.info["duration"] == 100
     gif.seek(4)  # a third of the way round: class 4 alone
     titled = np.asarray(gif.convert("RGB"))
-    assert titled.shape[:2][::-1] == sampling.grid_pixel_size(1, 2, 16, None, ["seed 2", "seed 3"], "4")
+    widest = ["4 0.25 + 7 0.75"]  # the condition's words, left of the row, as wide in every frame
+    assert titled.shape[:2][::-1] == sampling.grid_pixel_size(1, 2, 16, widest, ["seed 2", "seed 3"])
     assert sample_cli(*flags, "--frames", "12", "--out", tmp_path / "walk.mp4") == 0
     import imageio_ffmpeg
 
