@@ -164,7 +164,7 @@ def fit_epochs(trainer, data, settings: Settings, found: Found, first: int, last
     """``fit`` over epochs first+1..last (1-based), the first of them entered ``skip`` batches late."""
     steps = found.steps_per_epoch_actual
     stream = training_dataset(
-        data.images,
+        data.training_source(),
         data.labels,
         data.num_classes,
         settings.optimisation.batch_size,
