@@ -445,8 +445,8 @@ def make_room(store: DecodedStore, needed: int) -> None:
     entries = cache_entries(store.cache_dir)
     total = sum(entry.size for entry in entries) + needed
     if total > cap:
-        evict(store.cache_dir, store.directory, total - cap,
-              f"the decoded-image cache {store.cache_dir} would exceed its cap of {human_bytes(cap)} ({CAP_VARIABLE})")  # fmt: skip
+        why = f"the decoded-image cache {store.cache_dir} would exceed its cap of {human_bytes(cap)} ({CAP_VARIABLE})"
+        evict(store.cache_dir, store.directory, total - cap, why)
         kept = store.size_on_disk() + needed
         if kept > cap:
             log.warning("the decoded images at this size alone (%s) exceed the cache's cap of %s (%s): kept, as "

@@ -248,7 +248,7 @@ def report_skipped(skipped, what="image files") -> None:
     """Log the counts by cause and every skipped file, so a user can find and fix them."""
     if not skipped:
         return
-    causes = Counter("too small" if reason.startswith(ImageTooSmall.__name__) else "unreadable" for _, reason in skipped)
+    causes = Counter("too small" if why.startswith(ImageTooSmall.__name__) else "unreadable" for _, why in skipped)
     log.warning("skipped %d %s (%s):", len(skipped), what, ", ".join(f"{n} {cause}" for cause, n in causes.items()))
     for path, reason in skipped:
         log.warning("  skipped %s (%s)", printable(path), reason)
