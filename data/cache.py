@@ -30,6 +30,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import time
@@ -161,11 +162,22 @@ class StoredImages:
             return None
         if not array.flags.c_contiguous or array.dtype != np.uint8:
             return None
-        row_bytes = int(np.prod(array.shape[1:]))
-        if array.offset % row_bytes:
+        row_bytes, offset = int(np.prod(array.shape[1:])), file_offset(array)
+        if offset is None or offset % row_bytes:
             return None
-        first = array.offset // row_bytes
+        first = offset // row_bytes
         return cls(str(array.filename), np.arange(first, first + len(array), dtype=np.int64), array.shape[1:])
+
+
+def file_offset(array: np.memmap) -> int | None:
+    """Where a memory map's first byte is in its file; a slice of a map keeps its parent's ``offset``."""
+    mapping = array.base
+    while mapping is not None and not isinstance(mapping, mmap.mmap):
+        mapping = mapping.base
+    if mapping is None:
+        return None
+    start = array.offset - array.offset % mmap.ALLOCATIONGRANULARITY
+    return start + array.ctypes.data - np.frombuffer(mapping, np.uint8).ctypes.data
 
 
 # ----------------------------------------------------------------------------------------- the store

@@ -30,7 +30,7 @@ from data.cache import DecodedStore, StoredImages, file_key, human_bytes, index_
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-CHUNK_BYTES = 32 * 2**20  # decoded per chunk, then appended to the store: what a killed first decode loses
+CHUNK_BYTES = 16 * 2**20  # decoded per chunk, then appended to the store: what a killed first decode loses
 SMALLEST_SIDE_FRACTION = 4  # a file's shorter side must be at least image_size / 4
 
 
@@ -205,22 +205,23 @@ def _fill(store: DecodedStore, paths, keys, missing, found, next_row: int, worke
     per_chunk = max(16, CHUNK_BYTES // store.row_bytes)
     bar = progress_bar(len(todo), "image") if progress else None
     written = {}
+    buffer = np.empty((min(per_chunk, len(todo)), *store.image_shape), np.uint8)  # the only copy held
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for begin in range(0, len(todo), per_chunk):
             chunk = todo[begin : begin + per_chunk]
             jobs = ((paths[i], store.side, store.channels, store.resize) for i in chunk)
-            decoded, values = [], {}
-            for i, (array, error) in zip(chunk, pool.map(_try_decode, jobs, chunksize=8), strict=True):
+            kept, values = 0, {}
+            for i, (array, error) in zip(chunk, pool.map(_try_decode, jobs, chunksize=4), strict=True):
                 if error is None:
-                    values[keys[i]] = next_row + len(decoded)
-                    decoded.append(array)
+                    values[keys[i]] = next_row + kept
+                    buffer[kept] = array
+                    kept += 1
                 else:
                     values[keys[i]] = error
                 if bar is not None and (len(values) % 64 == 0 or len(values) == len(chunk)):
                     bar.update(begin + len(values))
-            pixels = np.stack(decoded) if decoded else np.empty((0, *store.image_shape), np.uint8)
-            _append(store, next_row, pixels, values, begin, len(todo))
-            next_row += len(decoded)
+            _append(store, next_row, buffer[:kept], values, begin, len(todo))
+            next_row += kept
             written.update(values)
     for i in missing:
         value = written[keys[i]]
