@@ -173,28 +173,29 @@ def decode_table(rows: list[dict]) -> str:
 
 
 def measured_run(command: list[str], env: dict, log: Path, cwd=None) -> dict:
-    """Run ``command``; its peak RSS from wait4 and the median VmRSS of its second half."""
+    """Run ``command``: its peak RSS (the kernel's high-water mark, VmHWM) and the median VmRSS of its second half.
+
+    Read from /proc while it runs, every 0.1 s: ``wait4``'s maximum would count
+    the parent's memory, which a child holds until it calls exec.
+    """
     started = time.perf_counter()
     with open(log, "w") as output:
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
-    samples = []
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
+    samples, peak = [], 0
+    while process.poll() is None:
         try:
             with open(f"/proc/{process.pid}/status") as handle:
-                rss = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
-            samples.append((time.perf_counter() - started, rss))
-        except (OSError, StopIteration):
+                fields = dict(line.split(":", 1) for line in handle if line.startswith(("VmRSS", "VmHWM")))
+            peak = max(peak, int(fields["VmHWM"].split()[0]) * 1024)
+            samples.append((time.perf_counter() - started, int(fields["VmRSS"].split()[0]) * 1024))
+        except (OSError, KeyError, ValueError):
             pass
-        time.sleep(0.2)
-    process.returncode = os.waitstatus_to_exitcode(status)
+        time.sleep(0.1)
     seconds = time.perf_counter() - started
     late = [rss for at, rss in samples if at >= seconds / 2] or [0]
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}); see {log}")
-    return {"peak": usage.ru_maxrss * 1024, "steady": statistics.median(late), "seconds": seconds}
+    return {"peak": peak, "steady": statistics.median(late), "seconds": seconds}
 
 
 def training_command(code: Path, data_dir: Path, side: int, cache: Path, out: Path, steps: int) -> list[str]:
