@@ -160,6 +160,7 @@ def _resize_arrays(images: np.ndarray, size: int) -> np.ndarray:
 def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progress):
     for note in index.notes:
         log.info(note)
+    log.info(estimate(len(index.paths), (size, size, channels), cache_dir))
     decoded = decode_files(index.paths, index.labels, size, channels, resize, cache_dir, progress=progress)
     report_skipped(decoded.skipped)
     if len(decoded.labels) == 0:
@@ -169,6 +170,18 @@ def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progr
     position = {name: new for new, name in enumerate(kept)}
     renumber = np.array([position.get(name, -1) for name in index.class_names], dtype=np.int64)
     return LabelledImages(decoded.source, renumber[decoded.labels], kept)
+
+
+def estimate(count: int, image_shape, cache_dir) -> str:
+    """What a decoded set of ``count`` images will take, said before decoding starts."""
+    size = count * int(np.prod(image_shape))
+    shape = "x".join(map(str, image_shape))
+    if cache_dir is None:
+        return f"{count} image files at {shape}: {human_bytes(size)} decoded, held in memory (no cache folder)"
+    if size <= in_memory_limit():
+        return f"{count} image files at {shape}: {human_bytes(size)} decoded, cached on disk and read into memory"
+    return (f"{count} image files at {shape}: {human_bytes(size)} decoded, cached on disk and streamed from there "
+            f"(more than the {human_bytes(in_memory_limit())} read into memory)")  # fmt: skip
 
 
 def check_top_styles(dataset: str, top_styles: int | None) -> None:

@@ -113,7 +113,8 @@ class StoredImages:
 
     @property
     def row_bytes(self) -> int:
-        return int(np.prod(self.image_shape))
+        side, width, channels = self.image_shape
+        return int(side) * int(width) * int(channels)
 
     @property
     def nbytes(self) -> int:
@@ -125,24 +126,25 @@ class StoredImages:
     def take(self, indices) -> np.ndarray:
         """The images at ``indices``, read in the order of their rows (runs of adjacent rows at once)."""
         rows = self.rows[np.asarray(indices, dtype=np.int64)]
-        out = np.empty((len(rows), self.row_bytes), np.uint8)
+        row_bytes = self.row_bytes
+        out = np.empty((len(rows), row_bytes), np.uint8)
         order = np.argsort(rows, kind="stable")
-        starts = np.flatnonzero(np.diff(rows[order], prepend=-2) != 1)
+        starts = np.flatnonzero(np.diff(rows[order], prepend=-2) != 1).tolist()
         fd = _reader(self.path)
         for begin, end in zip(starts, [*starts[1:], len(order)], strict=True):
             positions = order[begin:end]
-            block = out[positions[0]] if end - begin == 1 else np.empty((end - begin, self.row_bytes), np.uint8)
-            self._read(fd, block, int(rows[positions[0]]))
+            block = out[positions[0]] if end - begin == 1 else np.empty((end - begin, row_bytes), np.uint8)
+            self._read(fd, block, int(rows[positions[0]]) * row_bytes)
             if end - begin > 1:
                 out[positions] = block
         return out.reshape(len(rows), *self.image_shape)
 
-    def _read(self, fd: int, block: np.ndarray, row: int) -> None:
-        done, view, offset = 0, memoryview(block).cast("B"), row * self.row_bytes
+    def _read(self, fd: int, block: np.ndarray, offset: int) -> None:
+        done, view = 0, memoryview(block).cast("B")
         while done < len(view):
             count = os.preadv(fd, [view[done:]], offset + done)
             if count == 0:
-                raise OSError(errno.EIO, f"{self.path} ends before row {row + done // self.row_bytes}")
+                raise OSError(errno.EIO, f"{self.path} ends {offset + done} bytes in, before the rows it should hold")
             done += count
 
     def contiguous(self) -> bool:
