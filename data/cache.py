@@ -133,9 +133,11 @@ class StoredImages:
         fd = _reader(self.path)
         for begin, end in zip(starts, [*starts[1:], len(order)], strict=True):
             positions = order[begin:end]
-            block = out[positions[0]] if end - begin == 1 else np.empty((end - begin, row_bytes), np.uint8)
-            self._read(fd, block, int(rows[positions[0]]) * row_bytes)
-            if end - begin > 1:
+            first = int(positions[0])
+            in_place = end - begin == 1 or bool(np.all(np.diff(positions) == 1))  # adjacent in the output too
+            block = out[first : first + end - begin] if in_place else np.empty((end - begin, row_bytes), np.uint8)
+            self._read(fd, block, int(rows[first]) * row_bytes)
+            if not in_place:
                 out[positions] = block
         return out.reshape(len(rows), *self.image_shape)
 

@@ -52,6 +52,17 @@ def test_the_store_and_memory_give_the_same_stream(tmp_path):
             assert np.array_equal(a, b) and np.array_equal(ca, cb)
 
 
+def test_rows_are_read_back_in_any_order_and_grouping(tmp_path):
+    on_disk = np.random.default_rng(2).integers(0, 256, (12, 2, 2, 3), dtype=np.uint8)
+    (tmp_path / "pixels").write_bytes(on_disk.tobytes())
+    rows = np.array([5, 6, 7, 2, 3, 9, 10, 0])
+    stored = StoredImages(str(tmp_path / "pixels"), rows, (2, 2, 3))
+    for indices in ([0, 1, 2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2, 1, 0], [2, 0, 1, 6, 5], [3], [1, 1, 2]):
+        assert np.array_equal(stored.take(indices), on_disk[rows[indices]])
+    assert np.array_equal(stored.array(), on_disk[rows])
+    assert np.array_equal(stored.subset([1, 2]).array(), on_disk[6:8]) and stored.subset([1, 2]).contiguous()
+
+
 def test_small_sets_are_read_into_memory_and_large_ones_streamed(tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.INFO)
     for index in range(8):
