@@ -60,6 +60,12 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("--decode-images", type=positive_int, default=120, help="archive-size JPEGs decoded")
     parser.add_argument("--array-gb", type=positive_float, default=1.0, help="decoded size of the memory sets")
     parser.add_argument("--steps", type=positive_int, default=2, help="training steps of each memory run")
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=32,
+        help="memory runs' batch (the model's share of memory, the same for the tiny and the large set)",
+    )
     parser.add_argument("--fit-steps", type=positive_int, default=3, help="pipeline: steps of each timed fit")
     parser.add_argument("--before", help="a checkout of the code to compare with (its train_dcgan.py is run)")
     parser.add_argument("--json", help="also write every figure to this file")
@@ -201,9 +207,9 @@ def measured_run(command: list[str], env: dict, log: Path, cwd=None) -> dict:
     return {"peak": peak, "steady": statistics.median(late), "seconds": seconds}
 
 
-def training_command(code: Path, data_dir: Path, side: int, cache: Path, out: Path, steps: int) -> list[str]:
+def training_command(code: Path, data_dir: Path, side: int, cache: Path, out: Path, steps: int, batch: int):
     return [sys.executable, str(code / "train_dcgan.py"), "--dataset", "folder", "--data-dir", str(data_dir),
-            "--image-size", str(side), "--steps-per-epoch", str(steps), "--epochs", "1", "--batch-size", "32",
+            "--image-size", str(side), "--steps-per-epoch", str(steps), "--epochs", "1", "--batch-size", str(batch),
             "--seed", "0", "--cache-dir", str(cache), "--out", str(out), "--quiet"]  # fmt: skip
 
 
@@ -225,7 +231,7 @@ def memory_runs(args) -> list[dict]:
                 for phase in ("first", "second"):
                     out = work / "runs" / f"{code_name}_{size}_{set_name}_{phase}"
                     shutil.rmtree(out, ignore_errors=True)
-                    command = training_command(code, folder, size, cache, out, args.steps)
+                    command = training_command(code, folder, size, cache, out, args.steps, args.batch_size)
                     log = work / "runs" / f"{out.name}.log"
                     found[set_name, phase] = measured_run(command, env, log, cwd=code)
                     print(f"memory {code_name} {size} px {set_name} {phase}: {found[set_name, phase]}", flush=True)
