@@ -21,7 +21,8 @@ JPEGs, 57,025 training rows); every figure comes from fresh processes:
    array, the first run's by under half. ``--before PATH`` runs the same with
    another checkout (the code before the store: ``git worktree add PATH <commit>``).
 3. ``pipeline``: one process per size, on the ``memory`` set's cache: the
-   training stream alone, streamed from the store and read into memory, and
+   training stream alone, streamed from the store and read into memory (images
+   per second, and CPU time per image: what it takes from a CPU step), and
    ``fit``'s seconds per step with each of the two, alternated.
 
   python bench/data_scale.py --work /tmp/data_scale                          # all three, 64/128/256 px
@@ -283,21 +284,22 @@ def pipeline_worker(args) -> None:
     data = load_images("folder", str(folder), args.size, cache_dir=str(cache), progress=False)
     assert isinstance(data.source, StoredImages)
     sources = {"streamed": data.source, "in memory": data.source.take(np.arange(len(data.labels)))}
-    batch = 32
+    batch = args.batch_size
 
     def stream(source):
         return training_dataset(source, data.labels, data.num_classes, batch, seed=0, flip=True, epochs=1000)
 
-    figures = {}
-    for name, source in sources.items():
+    figures = {"images": len(data.labels), "batch": batch}
+    for name, source in sources.items():  # the stream alone: images per second, and its CPU per image
         batches = iter(stream(source))
         for _ in range(3):
             next(batches)
-        started, count = time.perf_counter(), 0
+        started, cpu, count = time.perf_counter(), time.process_time(), 0
         while time.perf_counter() - started < 5 or count < 20:
             next(batches)
             count += 1
         figures[f"pipeline {name}"] = count * batch / (time.perf_counter() - started)
+        figures[f"pipeline cpu ms {name}"] = 1e3 * (time.process_time() - cpu) / (count * batch)
     settings = RECIPE.settings("folder", seed=0, batch_size=batch)
     trainer = RECIPE.build_trainer(settings, data.image_shape, data.num_classes)
     steps = {name: [] for name in sources}
@@ -309,7 +311,6 @@ def pipeline_worker(args) -> None:
                 steps[name].append((time.perf_counter() - started) / args.fit_steps)
     for name in sources:
         figures[f"step {name}"] = statistics.median(steps[name])
-    figures["images"] = len(data.labels)
     print(json.dumps(figures))
 
 
@@ -323,7 +324,7 @@ def pipeline_rates(args) -> list[dict]:
 
             load_images("folder", str(folder), size, cache_dir=str(cache), progress=False)
         command = [sys.executable, __file__, "--worker", "pipeline", "--size", str(size), "--work", args.work,
-                   "--fit-steps", str(args.fit_steps)]  # fmt: skip
+                   "--fit-steps", str(args.fit_steps), "--batch-size", str(args.batch_size)]  # fmt: skip
         env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -336,15 +337,17 @@ def pipeline_rates(args) -> list[dict]:
 
 def pipeline_table(rows: list[dict]) -> str:
     lines = [
-        "| size | stream alone, streamed img/s | stream alone, in memory img/s | DC-GAN step, streamed s "
-        "| DC-GAN step, in memory s | step's img/s | streamed step against in memory |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| size | batch | stream alone: streamed img/s (CPU ms / img) | in memory img/s (CPU ms / img) "
+        "| DC-GAN step, streamed s | in memory s | streamed against in memory | the stream's CPU against the step |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         ratio = r["step streamed"] / r["step in memory"]
+        share = r["pipeline cpu ms streamed"] * r["batch"] / 1e3 / r["step in memory"]
         lines.append(
-            f"| {r['size']} | {r['pipeline streamed']:,.0f} | {r['pipeline in memory']:,.0f} "
-            f"| {r['step streamed']:.2f} | {r['step in memory']:.2f} | {32 / r['step in memory']:,.0f} | {ratio:.3f} |"
+            f"| {r['size']} | {r['batch']} | {r['pipeline streamed']:,.0f} ({r['pipeline cpu ms streamed']:.3f}) "
+            f"| {r['pipeline in memory']:,.0f} ({r['pipeline cpu ms in memory']:.3f}) | {r['step streamed']:.2f} "
+            f"| {r['step in memory']:.2f} | {ratio:.3f} | {100 * share:.2f}% |"
         )
     return "\n".join(lines)
 
