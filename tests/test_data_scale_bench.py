@@ -51,6 +51,6 @@ def test_the_sets_hold_the_asked_images(tmp_path):
 def test_the_pipeline_table_sets_the_stream_s_cpu_against_the_step():
     row = {"size": 128, "batch": 32, "pipeline streamed": 2000.0, "pipeline in memory": 4000.0,
            "pipeline cpu ms streamed": 0.5, "pipeline cpu ms in memory": 0.2, "step streamed": 8.8,
-           "step in memory": 8.0}  # fmt: skip
+           "step in memory": 8.0, "step cpu streamed": 16.5, "step cpu in memory": 16.0}  # fmt: skip
     line = data_scale.pipeline_table([row]).splitlines()[-1]
-    assert "| 1.100 |" in line and "| 0.20% |" in line  # 32 x 0.5 ms of CPU against an 8 s step
+    assert "| 1.100, 1.031 |" in line and "| 0.10% |" in line  # 32 x 0.5 ms of CPU against a 16 CPU-second step
