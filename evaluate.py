@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """Measure a generator checkpoint against the real images of its dataset.
 
-A small CNN trained on the real images (once, then cached) judges the
-samples: conditional accuracy, mixing fidelity, a Frechet distance in its
-feature space and within-class diversity, each beside its real-image
-counterpart. FID, KID and Inception Score are added when an Inception network
-is on disk: the 2015 TensorFlow Inception graph (inception-2015-12-05.tgz, the
+A panel of small classifiers, built in different ways and trained on the
+real images (once, then cached), judges the samples: conditional accuracy,
+mixing fidelity, Frechet distance, KID, precision and recall in each
+judge's feature space and within-class diversity, each beside its
+real-image counterpart; the headline is the panel's lowest figure, and a
+verdict that one judge gives and another does not is marked as disputed.
+FID, KID and Inception Score are added when an Inception network is on
+disk: the 2015 TensorFlow Inception graph (inception-2015-12-05.tgz, the
 network of published FIDs) or Keras's ImageNet InceptionV3 weights (figures
 that compare with each other only). Prints a table and writes metrics.json
 (default: in the checkpoint's run directory).
@@ -23,7 +26,8 @@ import os
 
 from base.choices import DATASETS, RESIZE_MODES
 from base.terminal import start_tensorflow_quietly
-from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES
+from evaluation.judges import DESIGNS, PANEL
+from evaluation.settings import DEFAULT_SAMPLES
 from training.cli import OneLineErrorParser, add_inception_flags, check_inception_flags, positive_int, run_cli
 
 
@@ -52,17 +56,25 @@ def build_parser() -> OneLineErrorParser:
     )
     add_inception_flags(parser)
     parser.add_argument(
+        "--judges",
+        nargs="+",
+        choices=list(DESIGNS),
+        default=list(PANEL),
+        metavar="JUDGE",
+        help="the panel of judges: "
+        + "; ".join(f"{d.name}: {d.reads}" for d in DESIGNS.values())
+        + f" (default: {' '.join(PANEL)})",
+    )
+    parser.add_argument(
         "--classifier-seed",
         type=int,
         default=0,
-        help="seed of the judge: another seed trains (and caches) a second judge, to see whether two "
-        "judges agree on the same samples (default: 0)",
+        help="seed of the judges: another seed trains (and caches) another panel of the same designs (default: 0)",
     )
     parser.add_argument(
         "--classifier-epochs",
         type=positive_int,
-        default=DEFAULT_CLASSIFIER_EPOCHS,
-        help="training epochs of the judge when none is cached (default: %(default)s)",
+        help="training epochs of each judge when none is cached (default: each design's own budget)",
     )
     return parser
 
@@ -100,14 +112,15 @@ def main(argv=None):
             data,
             args.dataset,
             cache_dir,
-            args.n,
-            args.seed,
-            args.classifier_epochs,
-            args.inception_weights,
-            validation,
-            args.classifier_seed,
-            args.fid_stats,
+            samples=args.n,
+            seed=args.seed,
+            classifier_epochs=args.classifier_epochs,
+            inception_weights=args.inception_weights,
+            validation=validation,
+            classifier_seed=args.classifier_seed,
+            fid_stats=args.fid_stats,
             progress=True,
+            judges=args.judges,
         )
     )
     path = write_report(report, args.out or metrics_path(checkpoint))

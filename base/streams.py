@@ -39,6 +39,8 @@ NUMPY_STREAMS = {
     "inception_labels": 2016,  # evaluation.inception: the samples' classes
     "inception_real": 2017,  # evaluation.inception: the real images
     "kid_subsets": 3,  # evaluation.metrics.kernel_distance: the subsets the KID averages over
+    "cue_noise": 29,  # evaluation.cues.add_noise: the grain added to the images a judge reads
+    "cue_shuffle": 31,  # evaluation.cues.shuffle_patches: the order of the tiles
 }
 
 

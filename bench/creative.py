@@ -10,9 +10,9 @@ style term is the only difference:
 - ``can``: CE(uniform, p) (Creative Adversarial Networks);
 - ``damped-A``: ||p - ((1 - A) c + A uniform)||^2.
 
-Then measures each run's last weight-averaged generator with one or more
-style judges (trained on style_train.csv, measured on style_val.csv): the
-judge's class entropy of the samples beside ln K and beside the val
+Then measures each run's last weight-averaged generator with the panel of
+style judges (evaluation.judges; trained on style_train.csv, measured on
+style_val.csv): each judge's class entropy of the samples beside ln K and beside the val
 paintings' own, conditional accuracy, KID, precision and recall; and the
 critic's own style entropy on generated images in the last epoch (log.csv).
 Writes ``creative.json`` and ``creative_modes.jpg`` (two noise vectors in
@@ -36,6 +36,7 @@ import math
 from pathlib import Path
 
 from base.errors import UserError
+from evaluation.judges import DESIGNS, PANEL
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,8 @@ def build_parser() -> OneLineErrorParser:
         help="start every mode from this trained run (generator and critic): the modes then differ only in "
         "what they do to a generator that already paints its styles",
     )
-    parser.add_argument("--judge-seeds", type=int, nargs="+", default=[0], help="style judges (default: 0)")
+    parser.add_argument("--judges", nargs="+", choices=list(DESIGNS), default=list(PANEL), metavar="JUDGE",
+                        help=f"the style judges (evaluation.judges; default: {' '.join(PANEL)})")  # fmt: skip
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples judged (default: 1000)")
     parser.add_argument(
         "--mixed-precision", choices=("bfloat16", "float16", "off"), default="bfloat16", help="default: bfloat16"
@@ -118,23 +120,20 @@ def critic_entropy(run: Path) -> float:
         return float(list(csv.DictReader(handle))[-1]["style_entropy"])
 
 
-def measure_run(run: Path, epochs: int, data, validation, judge_seeds, samples: int, cache_dir) -> tuple:
+def measure_run(run: Path, epochs: int, data, validation, judges, samples: int, cache_dir) -> tuple:
     """``(figures, weight-averaged generator)``: every judge's figures of the run's last checkpoint."""
     from base.networks import load_generator
     from base.rundir import network_path
     from evaluation.generator_report import evaluate_generator
 
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
-    judged = {}
-    for seed in judge_seeds:
-        report = evaluate_generator(
-            generator, data, "wikiart", cache_dir, samples, seed=0, validation=validation, classifier_seed=seed
-        )
-        judged[str(seed)] = {name: report[name] for name in MEASURED} | {
-            "judge_accuracy": report["classifier_accuracy"],
-            "per_class_accuracy": report["per_class_accuracy"],
-        }
-    return {"critic_style_entropy": critic_entropy(run), "judges": judged}, generator
+    report = evaluate_generator(generator, data, "wikiart", cache_dir, samples, validation=validation, judges=judges)
+    judged = {
+        name: {figure: part[figure] for figure in MEASURED}
+        | {"judge_accuracy": part["classifier_accuracy"], "per_class_accuracy": part["per_class_accuracy"]}
+        for name, part in report["judges"].items()
+    }
+    return {"critic_style_entropy": critic_entropy(run), "judges": judged, "panel": report["panel"]}, generator
 
 
 def markdown_table(results: dict, num_classes: int) -> str:
@@ -145,9 +144,9 @@ def markdown_table(results: dict, num_classes: int) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for mode, result in results.items():
-        for seed, f in result["judges"].items():
+        for judge, f in result["judges"].items():
             lines.append(
-                f"| {mode} | {seed} | {f['style_entropy']:.3f} ({f['style_entropy_real']:.3f}) "
+                f"| {mode} | {judge} | {f['style_entropy']:.3f} ({f['style_entropy_real']:.3f}) "
                 f"| {result['critic_style_entropy']:.3f} "
                 f"| {f['conditional_accuracy']:.3f} ({f['judge_accuracy']:.3f}) "
                 f"| {f['kid']:.3f} ({f['kid_floor']:.3f}) "
@@ -191,7 +190,7 @@ def main(argv=None):
     for mode, settings in every.items():
         run = trained_run(settings)
         results[mode], generators[mode] = measure_run(
-            run, args.epochs, data, validation, args.judge_seeds, args.n, cache_dir
+            run, args.epochs, data, validation, args.judges, args.n, cache_dir
         )
     out = Path(args.out)
     (out / "creative.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2) + "\n")

@@ -1,60 +1,54 @@
 #!/usr/bin/env python
-"""How good a style judge can a CPU train on WikiArt? Val accuracy per epoch of candidate networks.
+"""The style judges on WikiArt: how good each design gets, and what each one reads.
 
-Every candidate trains on the ``style_train.csv`` paintings and is measured
-after each epoch on the ``style_val.csv`` paintings (chance: 1 / styles):
+``accuracy`` (the default): every design of ``evaluation.judges`` trains on
+the ``style_train.csv`` paintings and is measured after each epoch on the
+``style_val.csv`` paintings (chance: 1 / styles); ``colour`` is the floor of
+what palette alone tells (the mean and standard deviation of each colour
+channel, and a logistic regression).
 
-- ``project``: the judge ``evaluate.py`` trains (``evaluation.classifier``:
-  three conv-pool stages, flatten, 128 features; flips from 48 px on);
-- ``pooled-bn``: four Conv-BN-ReLU-pool stages and global average pooling,
-  the usual shape of an image classifier, with flips;
-- ``colour``: the mean and standard deviation of each colour channel and a
-  logistic regression, the floor of what palette alone tells.
+``cues``: the panel's judges (cached, or trained once) read the val
+paintings with one kind of information taken away at a time
+(``evaluation.cues``: blur, JPEG, noise, posterizing, grey, low resolution,
+shuffled patches), and, with ``--checkpoint``, a generator's samples the
+same way: a verdict the paintings keep and the samples lose under a
+perturbation rests on the cue that perturbation removes.
 
   python bench/judge.py --data-dir ../shared/data/wikiart-8k
-  python bench/judge.py --data-dir ../shared/data/wikiart-8k --networks project --seed 1
+  python bench/judge.py --designs flatten coarse colour --epochs 5 --seed 1
+  python bench/judge.py cues --checkpoint runs/X/checkpoints/generator_ema_epoch_045.h5 --out cues.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
+from evaluation.judges import DESIGNS, PANEL
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-
-NETWORKS = ("project", "pooled-bn", "colour")
-POOLED_FILTERS = (16, 32, 64, 128)
+CANDIDATES = (*DESIGNS, "colour")
 
 
 def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="bench/judge.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("what", nargs="?", choices=("accuracy", "cues"), default="accuracy", help="default: accuracy")
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "wikiart-8k"))
     parser.add_argument("--image-size", type=positive_int, default=64, help="default: 64")
-    parser.add_argument("--epochs", type=positive_int, default=10, help="default: 10 (the judge's)")
-    parser.add_argument("--networks", nargs="+", choices=NETWORKS, default=list(NETWORKS))
+    parser.add_argument("--epochs", type=positive_int, help="accuracy: epochs per design (default: each design's own)")
+    parser.add_argument("--designs", nargs="+", choices=CANDIDATES, help="default: every design, and colour "
+                        "(accuracy); the panel (cues)")  # fmt: skip
+    parser.add_argument("--checkpoint", nargs="*", default=[], help="cues: generator .h5 files whose samples to read")
+    parser.add_argument("--n", type=positive_int, default=1000, help="cues: samples and val paintings (default: 1000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache-dir", help="decoded images (default: ~/.cache/artgan)")
+    parser.add_argument("--cache-dir", help="decoded images and judges (default: ~/.cache/artgan)")
+    parser.add_argument("--out", help="cues: write the tables as JSON here")
     return parser
-
-
-def pooled_bn_network(image_shape, num_classes: int):
-    import keras
-    from keras import layers
-
-    image = keras.Input(tuple(image_shape))
-    x = image
-    for width in POOLED_FILTERS:
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Dropout(0.3)(layers.Dense(128, activation="relu")(layers.GlobalAveragePooling2D()(x)))
-    return keras.Model(image, layers.Dense(num_classes, activation="softmax")(x))
 
 
 def colour_statistics(images):
@@ -74,27 +68,89 @@ def colour_accuracy(train, val) -> float:
     return float(model.score(colour_statistics(val.images), val.labels))
 
 
-def per_epoch_accuracy(network: str, train, val, epochs: int, seed: int):
-    """Yield ``(epoch, val accuracy, seconds)`` while the network trains."""
+def per_epoch_accuracy(design_name: str, train, val, epochs: int | None, seed: int):
+    """Yield ``(epoch, val accuracy, seconds)`` while the design's judge trains with its own recipe."""
     import keras
 
     from data import to_model_range
-    from evaluation import classifier
+    from evaluation.classifier import build_classifier, learning_rate
 
+    design = DESIGNS[design_name]
+    epochs = epochs or design.epochs
     keras.utils.set_random_seed(seed)
     x, x_val = to_model_range(train.images), to_model_range(val.images)
-    if network == "project":
-        judge = classifier.build_classifier(x.shape[1:], train.num_classes)
-        head = keras.Model(judge.input, judge.outputs[1])
-    else:
-        head = pooled_bn_network(x.shape[1:], train.num_classes)
-    model = keras.Sequential([keras.Input(x.shape[1:]), *classifier.training_augmentation(x.shape[1:]), head])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    judge = build_classifier(x.shape[1:], train.num_classes, design)
+    head = keras.Model(judge.input, judge.outputs[1])
+    model = keras.Sequential([keras.Input(x.shape[1:]), *design.augmentation(x.shape[1:]), head])
+    optimizer = keras.optimizers.Adam(learning_rate(design, epochs, len(train.labels)))
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        model.fit(x, train.labels, batch_size=classifier.BATCH_SIZE, epochs=1, shuffle=True, verbose=0)
+        model.fit(x, train.labels, batch_size=design.batch_size, epochs=1, shuffle=True, verbose=0)
         _, accuracy = model.evaluate(x_val, val.labels, batch_size=256, verbose=0)
         yield epoch, float(accuracy), time.perf_counter() - started
+
+
+def accuracy_by_epoch(args, train, val) -> None:
+    for name in args.designs or CANDIDATES:
+        if name == "colour":
+            print(f"colour: val accuracy {colour_accuracy(train, val):.4f}")
+            continue
+        for epoch, accuracy, seconds in per_epoch_accuracy(name, train, val, args.epochs, args.seed):
+            print(f"{name} seed {args.seed} epoch {epoch}: val accuracy {accuracy:.4f} ({seconds:.0f} s)", flush=True)
+
+
+def cue_tables(args, train, val) -> dict:
+    """``{judge: {perturbation: {"keeps", "real", <checkpoint>: ...}}}``, printed as it goes."""
+    from base.networks import load_generator
+    from base.rundir import DEFAULT_CACHE
+    from evaluation.cues import cue_table
+    from evaluation.measure import draw_samples, generator_sampler
+    from evaluation.panel import load_panel
+
+    names = [name for name in (args.designs or PANEL) if name != "colour"]
+    panel = load_panel(train, "wikiart", args.cache_dir or DEFAULT_CACHE, val, names, args.n, args.seed)
+    sets = panel.sets
+    drawn = {path: draw_samples(generator_sampler(load_generator(path), args.seed), sets).images
+             for path in args.checkpoint}  # fmt: skip
+    tables = {}
+    for judge in panel.judges:
+        table = cue_table(judge, sets.images, sets.labels)
+        for path, samples in drawn.items():
+            for name, row in cue_table(judge, sets.images, sets.labels, samples, sets.requested).items():
+                table[name][path] = row["samples"]
+        tables[judge.name] = table
+        print(
+            f"--- {judge.name} ({judge.held_out_accuracy:.4f} on the val paintings; chance {1 / train.num_classes:.3f})"
+        )
+        print(f"{'perturbation':14s}{'paintings':>10s}" + "".join(f"{Path(p).stem[-14:]:>16s}" for p in drawn))
+        for name, row in table.items():
+            cells = "".join(f"{row[path]:>16.3f}" for path in drawn)
+            print(f"{name:14s}{row['real']:>10.3f}{cells}   keeps {row['keeps']}", flush=True)
+    agreement = judges_agreement(panel, drawn)
+    if agreement:
+        print("agreement between judges on the same images (share of images given the same class):")
+        for pair, values in agreement.items():
+            print(f"  {pair}: " + ", ".join(f"{key} {value:.3f}" for key, value in values.items()))
+    return {"judges": tables, "agreement": agreement, "n": int(len(sets.labels)), "seed": args.seed,
+            "chance": float(1 / train.num_classes), "checkpoints": list(drawn)}  # fmt: skip
+
+
+def judges_agreement(panel, drawn: dict) -> dict:
+    """Per pair of judges, how often they give the same class to the val paintings and to each set of samples."""
+    import itertools
+
+    import numpy as np
+
+    images = {"paintings": panel.sets.images, **drawn}
+    predicted = {
+        judge.name: {key: np.argmax(judge.predict(value)[1], axis=1) for key, value in images.items()}
+        for judge in panel.judges
+    }
+    return {
+        f"{a} / {b}": {key: float(np.mean(predicted[a][key] == predicted[b][key])) for key in images}
+        for a, b in itertools.combinations(predicted, 2)
+    }
 
 
 def main(argv=None):
@@ -107,14 +163,13 @@ def main(argv=None):
         raise SystemExit(f"bench/judge.py: {args.data_dir} has no style_train.csv and style_val.csv")
     print(f"{len(train.labels)} training and {len(val.labels)} val paintings, {train.num_classes} styles, "
           f"chance {1 / train.num_classes:.3f}")  # fmt: skip
-    for network in args.networks:
-        if network == "colour":
-            print(f"colour: val accuracy {colour_accuracy(train, val):.4f}")
-            continue
-        for epoch, accuracy, seconds in per_epoch_accuracy(network, train, val, args.epochs, args.seed):
-            print(
-                f"{network} seed {args.seed} epoch {epoch}: val accuracy {accuracy:.4f} ({seconds:.0f} s)", flush=True
-            )
+    if args.what == "accuracy":
+        accuracy_by_epoch(args, train, val)
+        return
+    tables = cue_tables(args, train, val)
+    if args.out:
+        Path(args.out).write_text(json.dumps(tables, indent=1) + "\n")
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ epochs at the same seed; the starts are
 
 each with the augmentations ``none``, ``diffaug`` (color, translation,
 cutout at p = 1) and ``ada`` (the same transforms at ADA's adaptive p).
-Each run's last weight-averaged generator is judged by a style classifier
-trained on the five styles' training paintings and measured on their val
-paintings: conditional accuracy beside the judge's val accuracy, the
+Each run's last weight-averaged generator is judged by the panel of style
+judges (evaluation.judges), trained on the five styles' training paintings
+and measured on their val paintings: each judge's conditional accuracy
+beside its val accuracy, the
 Frechet distance in its features and KID beside their floors, precision
 and recall beside the real images'. Writes ``transfer.json`` and
 ``transfer.jpg`` (two noise vectors in every style, per variant) in --out
@@ -131,25 +132,30 @@ def measure(run: Path, epochs: int, data, validation, samples: int, cache_dir) -
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
     report = evaluate_generator(generator, data, "wikiart", cache_dir, samples, validation=validation)
     row = last_row(run)
-    figures = {name: report[name] for name in MEASURED} | {"per_class_accuracy": report["per_class_accuracy"]}
-    figures |= {"d_real_acc": float(row["d_real_acc"]), "augment_p": float(row.get("augment_p") or "nan")}
-    return figures, generator
+    judged = {
+        name: {figure: part[figure] for figure in MEASURED} | {"per_class_accuracy": part["per_class_accuracy"]}
+        for name, part in report["judges"].items()
+    }
+    figures = {"judges": judged, "panel": report["panel"], "d_real_acc": float(row["d_real_acc"])}
+    return figures | {"augment_p": float(row.get("augment_p") or "nan")}, generator
 
 
 def markdown_table(results: dict) -> str:
     lines = [
-        "| start | augmentation | conditional accuracy (judge's val) | Frechet (floor) | KID (floor) "
+        "| start | augmentation | judge | conditional accuracy (judge's val) | Frechet (floor) | KID (floor) "
         "| precision (real) | recall (real) | D real acc | p at the end |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, f in results.items():
+    for name, result in results.items():
         start, augmentation = name.split("/")
-        lines.append(
-            f"| {start} | {augmentation} | {f['conditional_accuracy']:.3f} ({f['classifier_accuracy']:.3f}) "
-            f"| {f['frechet_distance']:.2f} ({f['frechet_floor']:.2f}) | {f['kid']:.3f} ({f['kid_floor']:.3f}) "
-            f"| {f['precision']:.3f} ({f['precision_real']:.3f}) | {f['recall']:.3f} ({f['recall_real']:.3f}) "
-            f"| {f['d_real_acc']:.3f} | {f['augment_p']:.2f} |"
-        )
+        for judge, f in result["judges"].items():
+            lines.append(
+                f"| {start} | {augmentation} | {judge} "
+                f"| {f['conditional_accuracy']:.3f} ({f['classifier_accuracy']:.3f}) "
+                f"| {f['frechet_distance']:.2f} ({f['frechet_floor']:.2f}) | {f['kid']:.3f} ({f['kid_floor']:.3f}) "
+                f"| {f['precision']:.3f} ({f['precision_real']:.3f}) | {f['recall']:.3f} ({f['recall_real']:.3f}) "
+                f"| {result['d_real_acc']:.3f} | {result['augment_p']:.2f} |"
+            )
     return "\n".join(lines)
 
 

@@ -1,5 +1,8 @@
-"""``--eval-every N``: the classifier-based figures in log.csv while a run trains.
+"""``--eval-every N``: the judge panel's figures in log.csv while a run trains.
 
+Columns: ``eval_panel_*`` (the panel's verdict: its lowest conditional
+accuracy, lowest class, largest Frechet ratio, ...), ``eval_<judge>_<figure>``
+for each judge's figures and ``eval_<figure>`` for the pixels' own.
 The callback writes its figures into the epoch's ``logs`` dict, which every
 later callback receives, so it must come before ``EpochLog`` in the list.
 It sets the same keys at every epoch (NaN when it skips one), because
@@ -13,9 +16,10 @@ import logging
 import keras
 
 from data import validation_images
-from evaluation.classifier import load_or_train_classifier
 from evaluation.inception import add_real_side, inception_part, prepare_inception
-from evaluation.measure import FIGURES, generator_sampler, measure, real_reference
+from evaluation.judges import PANEL
+from evaluation.measure import JUDGE_FIGURES, PIXEL_FIGURES, generator_sampler
+from evaluation.panel import headline, load_panel, measure_panel
 from evaluation.settings import DEFAULT_SAMPLES
 
 log = logging.getLogger(__name__)
@@ -24,19 +28,38 @@ PREFIX = "eval_"
 INCEPTION_COLUMNS = {"inception_fid": "fid", "inception_kid": "kid", "inception_score": "inception_score"}
 
 
-def log_keys(with_inception: bool = False) -> list[str]:
-    """The log.csv columns this callback fills."""
-    return [PREFIX + name for name in (*FIGURES, *(INCEPTION_COLUMNS if with_inception else ()))]
+PANEL_COLUMNS = ("conditional_accuracy", "judge_accuracy", "lowest_class_accuracy", "frechet_ratio", "recall")
+
+
+def log_keys(judges, with_inception: bool = False) -> list[str]:
+    """The log.csv columns this callback fills, for the judges named."""
+    keys = [f"{PREFIX}panel_{name}" for name in PANEL_COLUMNS]
+    keys += [f"{PREFIX}{judge}_{name}" for judge in judges for name in JUDGE_FIGURES]
+    return keys + [PREFIX + name for name in (*PIXEL_FIGURES, *(INCEPTION_COLUMNS if with_inception else ()))]
+
+
+def panel_columns(result, class_names) -> dict:
+    """``{column: value}`` for one measurement of the panel."""
+    by_judge = {
+        judge: {**m.figures, "per_class_accuracy": dict(zip(class_names, m.per_class_accuracy, strict=True))}
+        for judge, m in result.by_judge.items()
+    }
+    verdict = headline(by_judge, class_names)
+    columns = {f"{PREFIX}panel_{name}": verdict[name] for name in PANEL_COLUMNS}
+    for judge, m in result.by_judge.items():
+        columns.update({f"{PREFIX}{judge}_{name}": m.figures[name] for name in JUDGE_FIGURES})
+    columns.update({PREFIX + name: value for name, value in result.pixels.items()})
+    return {column: float(value) for column, value in columns.items()}
 
 
 class EvaluationCallback(keras.callbacks.Callback):
     """``inception(generator) -> figures`` (or None) adds the Inception columns."""
 
-    def __init__(self, every: int, classifier, reference, seed: int = 0, inception=None):
+    def __init__(self, every: int, panel, class_names, seed: int = 0, inception=None):
         super().__init__()
         self.every = every
-        self.classifier = classifier
-        self.reference = reference
+        self.panel = panel
+        self.class_names = list(class_names)
         self.seed = seed
         self.inception = inception
 
@@ -44,11 +67,10 @@ class EvaluationCallback(keras.callbacks.Callback):
         if logs is None:
             return
         if (epoch + 1) % self.every:
-            logs.update(dict.fromkeys(log_keys(self.inception is not None), float("nan")))
+            logs.update(dict.fromkeys(log_keys(self.panel.names, self.inception is not None), float("nan")))
             return
         generator = self.model.sample_generator()
-        result = measure(generator_sampler(generator, self.seed), self.classifier, self.reference)
-        logs.update({PREFIX + name: float(value) for name, value in result.figures.items()})
+        logs.update(panel_columns(measure_panel(generator_sampler(generator, self.seed), self.panel), self.class_names))
         if self.inception is not None:
             figures = self.inception(generator)
             logs.update({PREFIX + column: as_float(figures[key]) for column, key in INCEPTION_COLUMNS.items()})
@@ -59,20 +81,28 @@ def as_float(value) -> float:
 
 
 def evaluation_callbacks(
-    every: int, data, dataset: str, data_dir, resize: str, cache_dir, inception_weights=None, fid_stats=None
+    every: int,
+    data,
+    dataset: str,
+    data_dir,
+    resize: str,
+    cache_dir,
+    inception_weights=None,
+    fid_stats=None,
+    judges=PANEL,
 ) -> list:
     """``[EvaluationCallback]`` every ``every`` epochs.
 
-    The classifier is trained (or read from ``cache_dir``) here, before ``fit``
+    The judges are trained (or read from ``cache_dir``) here, before ``fit``
     starts, and the real figures are computed once for the whole run; where
     the dataset has a validation split, both are measured on it.
     """
     validation = validation_images(dataset, data_dir, data.image_shape[0], data.class_names, resize, cache_dir)
     inception = inception_tracker(inception_weights, fid_stats, data, validation)
-    classifier = load_or_train_classifier(data, dataset, cache_dir, validation=validation)
-    reference = real_reference(classifier, data, DEFAULT_SAMPLES, seed=0, validation=validation)
-    log.info("--eval-every %d: figures in log.csv columns %s", every, ", ".join(log_keys(inception is not None)))
-    return [EvaluationCallback(every, classifier, reference, inception=inception)]
+    panel = load_panel(data, dataset, cache_dir, validation, judges, DEFAULT_SAMPLES)
+    log.info("--eval-every %d: the panel's figures (judges %s) in log.csv columns eval_panel_*, eval_<judge>_*",
+             every, ", ".join(panel.names))  # fmt: skip
+    return [EvaluationCallback(every, panel, data.class_names, inception=inception)]
 
 
 def inception_tracker(inception_weights, fid_stats, data, validation):

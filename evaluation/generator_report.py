@@ -6,10 +6,11 @@ import logging
 import time
 
 from base.errors import UserError
-from evaluation.classifier import load_or_train_classifier
 from evaluation.inception import inception_part, prepare_inception
-from evaluation.measure import generator_sampler, measure, real_reference
-from evaluation.settings import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_SAMPLES, JUDGE_MAX_SAMPLES
+from evaluation.judges import PANEL
+from evaluation.measure import generator_sampler
+from evaluation.panel import headline, load_panel, measure_panel
+from evaluation.settings import DEFAULT_SAMPLES, JUDGE_MAX_SAMPLES
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,19 @@ def check_fits(generator, data, dataset: str, path) -> None:
         )
 
 
+def judge_report(judge, measurement, class_names, reference) -> dict:
+    """One judge's part of the report: its note, its figures, and its per-class figures by name."""
+    return {
+        "classifier": {**judge.note(), "from_cache": judge.from_cache},
+        **measurement.figures,
+        "per_class_accuracy": dict(zip(class_names, measurement.per_class_accuracy, strict=True)),
+        "per_class_frechet": dict(zip(class_names, measurement.per_class_frechet, strict=True)),
+        "per_class_frechet_floor": dict(zip(class_names, reference.per_class_frechet_floor, strict=True)),
+        "kid_floor_std": reference.kid_floor[1],
+        "mixing_pairs": measurement.mixing_pairs,
+    }
+
+
 def evaluate_generator(
     generator,
     data,
@@ -42,40 +56,43 @@ def evaluate_generator(
     cache_dir,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-    classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
+    classifier_epochs: int | None = None,
     inception_weights: str | None = None,
     validation=None,
     classifier_seed: int = 0,
     fid_stats: str | None = None,
     progress: bool = False,
+    judges=PANEL,
 ) -> dict:
     """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict.
 
     ``validation`` (the dataset's validation split, or None) is where the
-    judge is measured and where the real reference set comes from. The
-    Inception figures use all ``samples``; the judge's at most
-    ``JUDGE_MAX_SAMPLES`` (and half the real images).
+    judges are measured and where the real reference set comes from. The
+    Inception figures use all ``samples``; the judges' at most
+    ``JUDGE_MAX_SAMPLES`` (and half the real images). ``judges``: the designs
+    of the panel (``evaluation.judges``); the report holds each judge's
+    figures under ``judges`` and the panel's verdict under ``panel``.
     """
     started = time.perf_counter()
     inception = prepare_inception(inception_weights, fid_stats)
-    classifier = load_or_train_classifier(data, dataset, cache_dir, classifier_epochs, validation, classifier_seed)
-    reference = real_reference(classifier, data, min(samples, JUDGE_MAX_SAMPLES), seed, validation)
-    result = measure(generator_sampler(generator, seed), classifier, reference)
+    panel = load_panel(data, dataset, cache_dir, validation, judges, min(samples, JUDGE_MAX_SAMPLES), seed,
+                       classifier_seed, classifier_epochs)  # fmt: skip
+    result = measure_panel(generator_sampler(generator, seed), panel)
+    by_judge = {
+        judge.name: judge_report(judge, result.by_judge[judge.name], data.class_names, reference)
+        for judge, reference in zip(panel.judges, panel.references, strict=True)
+    }
     report = {
         "dataset": dataset,
         "image_shape": list(data.image_shape),
         "class_names": data.class_names,
-        "samples": int(len(reference.requested)),
+        "samples": int(len(panel.sets.requested)),
         "reference": "validation split" if validation is not None else "held-out half of the training images",
-        "mixing_samples_per_pair": result.mixing_samples_per_pair,
+        "mixing_samples_per_pair": next(iter(result.by_judge.values())).mixing_samples_per_pair,
         "seed": seed,
-        "classifier": {**classifier.note(), "from_cache": classifier.from_cache},
-        **result.figures,
-        "per_class_accuracy": dict(zip(data.class_names, result.per_class_accuracy, strict=True)),
-        "per_class_frechet": dict(zip(data.class_names, result.per_class_frechet, strict=True)),
-        "per_class_frechet_floor": dict(zip(data.class_names, reference.per_class_frechet_floor, strict=True)),
-        "kid_floor_std": reference.kid_floor[1],
-        "mixing_pairs": result.mixing_pairs,
+        "panel": headline(by_judge, data.class_names),
+        "judges": by_judge,
+        **result.pixels,
         "inception": inception_part(inception, generator, data, validation, samples, seed, progress),
     }
     report["seconds"] = round(time.perf_counter() - started, 2)

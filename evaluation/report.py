@@ -7,21 +7,26 @@ import math
 import os
 from pathlib import Path
 
-# (label, generated figure, real figure beside it, what the real figure is)
-ROWS = (
-    ("conditional accuracy", "conditional_accuracy", "classifier_accuracy", "classifier on {measured_on}"),
+# (label, generated figure, real figure beside it, what the real figure is): one judge's figures
+JUDGE_ROWS = (
+    ("conditional accuracy", "conditional_accuracy", "classifier_accuracy", "the judge on real {measured_on}"),
     ("mixing: mass on {i, j}", "mixing_mass", None, "1 = all belief on the two mixed classes"),
     ("mixing: evenness", "mixing_evenness", None, "1 = every image an even blend"),
-    ("Frechet distance (classifier)", "frechet_distance", "frechet_floor", "real vs real: the floor"),
+    ("Frechet distance", "frechet_distance", "frechet_floor", "real vs real: the floor"),
     ("within-class diversity", "diversity", "diversity_real", "real images of the same classes"),
-    ("kernel distance (classifier)", "kid", "kid_floor", "real vs real; generated's spread over subsets: {kid_std}"),
+    ("kernel distance (KID)", "kid", "kid_floor", "real vs real"),
     ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
     ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
+    ("class entropy", "style_entropy", "style_entropy_real", "real images'; ln K = {ln_k} is no class"),
+)
+# the pixels' own figures, the same whichever judge reads the samples
+PIXEL_ROWS = (
     ("pixel lattice (spectral peak)", "lattice", "lattice_real", "about 1 without a lattice; real images"),
     ("lattice power against real", "lattice_power", "lattice_power_real", "about 1: no more than paintings have"),
     ("frame inside the border", "frame", "frame_real", "about 1 without a frame; real images"),
-    ("class entropy (classifier)", "style_entropy", "style_entropy_real", "real images'; ln K = {ln_k} is no class"),
 )
+LABEL = 30
+CELL = 8
 
 
 def _number(value) -> str:
@@ -30,17 +35,59 @@ def _number(value) -> str:
     return f"{value:.4f}"
 
 
+def _short(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+
+
 def format_table(report: dict) -> str:
-    """The figures as aligned text: generated beside real, then per-class accuracy, then FID/IS."""
-    lines = [f"{'':32s}{'generated':>11s}{'real':>11s}  real means"]
-    measured_on = report.get("classifier", {}).get("measured_on", "held-out real images")
-    ln_k = _number(math.log(len(report["per_class_accuracy"]))) if report.get("per_class_accuracy") else "-"
-    for label, generated, real, meaning in ROWS:
-        meaning = meaning.format(kid_std=_number(report.get("kid_std")), measured_on=measured_on, ln_k=ln_k)
-        lines.append(f"{label:32s}{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}  {meaning}")
+    """The panel's verdict, each judge's figures beside its real floors, per-class accuracy, pixels, FID/IS."""
+    judges = report["judges"]
+    lines = panel_lines(report)
+    lines += judge_table(judges, len(report["class_names"]))
     lines += per_class_table(report)
+    lines.append(f"{'':{LABEL}s}{'generated':>11s}{'real':>11s}  real means")
+    for label, generated, real, meaning in PIXEL_ROWS:
+        cells = f"{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}"
+        lines.append(f"{label:{LABEL}s}{cells}  {meaning}")
     lines += inception_lines(report.get("inception", {}))
     return "\n".join(lines)
+
+
+def panel_lines(report: dict) -> list[str]:
+    """The headline: the panel's lowest figures, and which judge gave each."""
+    panel, judges = report["panel"], report["judges"]
+    names = ", ".join(f"{name} ({_number(judges[name]['classifier_accuracy'])})" for name in panel["judges"])
+    measured_on = next(iter(judges.values()))["classifier"].get("measured_on", "held-out real images")
+    beats = [name for name, met in panel["beats_own_accuracy"].items() if met]
+    lines = [
+        f"judges (accuracy on real {measured_on}): {names}",
+        f"panel: conditional accuracy {_number(panel['conditional_accuracy'])} (lowest, by "
+        f"{panel['conditional_accuracy_by']}) against the judges' lowest accuracy on real images "
+        f"{_number(panel['judge_accuracy'])} ({panel['judge_accuracy_by']})",
+        f"panel: lowest class {panel['lowest_class']} {_number(panel['lowest_class_accuracy'])} "
+        f"(chance {_number(panel['chance'])}); Frechet distance up to {_short(panel['frechet_ratio'])}x its floor "
+        f"({panel['frechet_ratio_by']}); recall down to {_number(panel['recall'])}",
+    ]
+    if 0 < len(beats) < len(panel["judges"]):
+        lines.append(f"  disputed: judged their class at least as often as real images by {', '.join(beats)} only")
+    if panel["disputed"]:
+        lines.append(f"  disputed: above chance by some judges, not by others: {', '.join(panel['disputed'])}")
+    return lines
+
+
+def judge_table(judges: dict, num_classes: int) -> list[str]:
+    """Rows of figures, two columns per judge: the samples' figure and the judge's real-image figure."""
+    ln_k = _number(math.log(num_classes)) if num_classes else "-"
+    header = f"{'':{LABEL}s}" + "".join(f"{name[: 2 * CELL - 1]:>{2 * CELL}s}" for name in judges)
+    lines = [header, f"{'(generated, real)':{LABEL}s}" + "".join(f"{'gen':>{CELL}s}{'real':>{CELL}s}" for _ in judges)]
+    for label, generated, real, _ in JUDGE_ROWS:
+        cells = "".join(f"{_short(f.get(generated)):>{CELL}s}{_short(f.get(real)) if real else '':>{CELL}s}"
+                        for f in judges.values())  # fmt: skip
+        lines.append(f"{label:{LABEL}s}{cells}")
+    lines.append(f"  (class entropy of no class: ln K = {ln_k})")
+    return lines
 
 
 def inception_lines(inception: dict) -> list[str]:
@@ -60,16 +107,25 @@ def inception_lines(inception: dict) -> list[str]:
 
 
 def per_class_table(report: dict) -> list[str]:
-    """Conditional accuracy and the within-class Frechet distance (beside its real floor) per class."""
-    accuracy = report.get("per_class_accuracy", {})
-    if not accuracy:
+    """Conditional accuracy per class by every judge and the panel's lowest; ``*`` at or below chance."""
+    judges, panel = report["judges"], report["panel"]
+    classes = report["class_names"]
+    if not classes:
         return []
-    frechet, floor = report.get("per_class_frechet", {}), report.get("per_class_frechet_floor", {})
-    width = max(12, *(len(name) + 2 for name in accuracy))
-    lines = [f"{'per class':{width}s}{'accuracy':>11s}{'Frechet':>11s}{'real':>11s}"]
-    for name, value in accuracy.items():
-        cells = (_number(value), _number(frechet.get(name)), _number(floor.get(name)))
-        lines.append(f"{name:{width}s}" + "".join(f"{cell:>11s}" for cell in cells))
+    chance = panel["chance"]
+    title = "per class accuracy"
+    width = max(len(title) + 2, *(len(name) + 2 for name in classes))
+    lines = [f"{title:{width}s}" + "".join(f"{name[:10]:>11s}" for name in judges) + f"{'lowest':>11s}"]
+    for cls in classes:
+        cells = []
+        for figures in judges.values():
+            value = figures["per_class_accuracy"].get(cls)
+            mark = "*" if value is not None and value <= chance else " "
+            cells.append(f"{_number(value):>10s}{mark}")
+        disputed = "  disputed" if cls in panel["disputed"] else ""
+        lines.append(f"{cls:{width}s}" + "".join(cells) + f"{_number(panel['per_class_accuracy'].get(cls)):>11s}"
+                     + disputed)  # fmt: skip
+    lines.append(f"  * at or below chance ({_number(chance)})")
     return lines
 
 

@@ -5,7 +5,7 @@ from losses.adversarial import (
     generator_validity_loss,
     validity_accuracy,
 )
-from losses.classification import class_accuracy, class_cross_entropy, class_hits
+from losses.classification import class_accuracy, class_cross_entropy, class_hits, projected_score
 from losses.creative import damped_style_loss, damped_target, posterior_entropy, style_ambiguity_loss
 from losses.wasserstein import (
     generator_wasserstein_loss,
@@ -21,6 +21,7 @@ __all__ = [
     "damped_style_loss",
     "damped_target",
     "posterior_entropy",
+    "projected_score",
     "style_ambiguity_loss",
     "discriminator_validity_loss",
     "generator_validity_loss",

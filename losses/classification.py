@@ -20,3 +20,18 @@ def class_hits(conditions, class_logits):
 def class_accuracy(conditions, class_logits):
     """How often the arg-max class matches the condition's dominant class."""
     return tf.reduce_mean(class_hits(conditions, class_logits))
+
+
+def projected_score(score, class_logits, conditions):
+    """A projection discriminator's output on a two-headed network: score(x) + <c, class logits(x)>.
+
+    Miyato & Koyama (2018) write D(x, y) = psi(phi(x)) + y^T V phi(x); the
+    class head's kernel is V, so the network the paper trains for its class
+    term already holds the projection, and a float condition (a one-hot, a
+    blend (e_i + e_j) / 2) enters linearly. Unlike the class cross-entropy,
+    which a generator satisfies with whatever the class head reads, the
+    projection makes "real and of class c" the adversarial question itself.
+    """
+    score = tf.cast(score, tf.float32)
+    projection = tf.reduce_sum(tf.cast(conditions, tf.float32) * tf.cast(class_logits, tf.float32), axis=-1)
+    return score + tf.reshape(projection, tf.shape(score))

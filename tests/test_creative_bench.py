@@ -67,7 +67,7 @@ def test_a_finished_run_is_measured_again_only_when_it_was_trained_the_same_way(
 def test_the_table_puts_each_figure_beside_its_reference():
     figures = dict(style_entropy=2.0, style_entropy_real=1.4, conditional_accuracy=0.1, judge_accuracy=0.43, kid=0.2,
                    kid_floor=0.0, precision=0.8, precision_real=0.85, recall=0.1, recall_real=0.86)  # fmt: skip
-    table = markdown_table({"can": {"critic_style_entropy": 2.07, "judges": {"0": figures}}}, 8)
+    table = markdown_table({"can": {"critic_style_entropy": 2.07, "judges": {"flatten": figures}}}, 8)
     assert f"ln K = {math.log(8):.3f}" in table
-    row = "| can | 0 | 2.000 (1.400) | 2.070 | 0.100 (0.430) | 0.200 (0.000) | 0.800 (0.850) | 0.100 (0.860) |"
+    row = "| can | flatten | 2.000 (1.400) | 2.070 | 0.100 (0.430) | 0.200 (0.000) | 0.800 (0.850) | 0.100 (0.860) |"
     assert row in table

@@ -8,36 +8,15 @@ import numpy as np
 import pytest
 
 from data import load_images
+from evaluation.callback import PANEL_COLUMNS, log_keys
 from evaluation.classifier import load_or_train_classifier
+from evaluation.judges import DESIGNS, PANEL
+from evaluation.measure import JUDGE_FIGURES, PIXEL_FIGURES
 from tests import synthetic_inception
 from tests.conftest import run_script, write_image
 
 TINY = "--dataset digits --image-size 16 --batch-size 16 --steps-per-epoch 2 --latent-dim 8 --quiet --seed 5".split()
-EVAL_COLUMNS = [
-    "eval_classifier_accuracy",
-    "eval_conditional_accuracy",
-    "eval_mixing_mass",
-    "eval_mixing_evenness",
-    "eval_frechet_distance",
-    "eval_frechet_floor",
-    "eval_diversity",
-    "eval_diversity_real",
-    "eval_kid",
-    "eval_kid_std",
-    "eval_kid_floor",
-    "eval_precision",
-    "eval_precision_real",
-    "eval_recall",
-    "eval_recall_real",
-    "eval_lattice",
-    "eval_lattice_real",
-    "eval_lattice_power",
-    "eval_lattice_power_real",
-    "eval_frame",
-    "eval_frame_real",
-    "eval_style_entropy",
-    "eval_style_entropy_real",
-]
+EVAL_COLUMNS = log_keys(PANEL)
 INCEPTION_COLUMNS = ["eval_inception_fid", "eval_inception_kid", "eval_inception_score"]
 UNIT_RANGE = ["classifier_accuracy", "conditional_accuracy", "mixing_mass", "mixing_evenness"]
 UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]
@@ -45,9 +24,11 @@ UNIT_RANGE += ["precision", "precision_real", "recall", "recall_real"]
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    """A cache that already holds a one-epoch judge for 16 px digits: the runs below reuse it, not train one."""
+    """A cache that already holds the panel's one-epoch judges for 16 px digits: the runs below reuse them."""
     path = tmp_path_factory.mktemp("cache")
-    load_or_train_classifier(load_images("digits", image_size=16, progress=False), "digits", path, epochs=1)
+    digits = load_images("digits", image_size=16, progress=False)
+    for name in PANEL:
+        load_or_train_classifier(digits, "digits", path, epochs=1, design=DESIGNS[name])
     return path
 
 
@@ -85,9 +66,13 @@ def test_eval_columns_are_in_every_log_row_and_filled_when_due(tiny_run):
     assert math.isfinite(inception["eval_inception_kid"])
     values = {column: float(rows[1][column]) for column in EVAL_COLUMNS}
     assert all(math.isfinite(value) for value in values.values()), values
-    assert all(0.0 <= values["eval_" + name] <= 1.0 for name in UNIT_RANGE)
-    assert values["eval_frechet_distance"] > values["eval_frechet_floor"] >= 0.0  # two steps of training: far off
-    assert values["eval_diversity_real"] > 0.0
+    for judge in PANEL:
+        assert all(0.0 <= values[f"eval_{judge}_{name}"] <= 1.0 for name in UNIT_RANGE)
+        # two steps of training: far off
+        assert values[f"eval_{judge}_frechet_distance"] > values[f"eval_{judge}_frechet_floor"] >= 0.0
+        assert values[f"eval_{judge}_diversity_real"] > 0.0
+    lowest = min(values[f"eval_{judge}_conditional_accuracy"] for judge in PANEL)
+    assert values["eval_panel_conditional_accuracy"] == pytest.approx(lowest)
 
 
 def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
@@ -99,24 +84,41 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     averaged = checkpoint.with_name("generator_ema_epoch_002.h5")
     assert metrics["checkpoint"] == str(averaged) and metrics["samples"] == 1797 // 2  # capped at half the data
-    assert metrics["classifier"]["from_cache"] and metrics["classifier"]["epochs"] == 1  # the cached judge
-    assert all(0.0 <= metrics[name] <= 1.0 for name in UNIT_RANGE)
-    assert metrics["frechet_distance"] >= 0.0 and metrics["frechet_floor"] >= 0.0
-    assert metrics["diversity"] >= 0.0 and metrics["diversity_real"] > 0.0
-    assert list(metrics["per_class_accuracy"]) == [str(d) for d in range(10)]
-    assert len(metrics["mixing_pairs"]) == 45 and metrics["inception"]["available"] is False
-    # Two epochs of a tiny run: far from the real images by every measure, and the table says so per class.
-    assert metrics["kid"] > metrics["kid_floor"] + 3 * metrics["kid_std"] and metrics["kid_floor_std"] > 0
-    assert metrics["precision"] < metrics["precision_real"] and metrics["recall"] < metrics["recall_real"]
-    frechet, floor = metrics["per_class_frechet"], metrics["per_class_frechet_floor"]
-    assert list(frechet) == list(floor) == [str(d) for d in range(10)]
-    assert all(frechet[name] > floor[name] > 0 for name in frechet)
+    assert list(metrics["judges"]) == list(PANEL) and metrics["panel"]["judges"] == list(PANEL)
+    for judge in PANEL:
+        figures = metrics["judges"][judge]
+        assert figures["classifier"]["from_cache"] and figures["classifier"]["epochs"] == 1  # the cached judge
+        assert figures["classifier"]["design"] == judge
+        assert all(0.0 <= figures[name] <= 1.0 for name in UNIT_RANGE)
+        assert figures["frechet_distance"] >= 0.0 and figures["frechet_floor"] >= 0.0
+        assert figures["diversity"] >= 0.0 and figures["diversity_real"] > 0.0
+        assert list(figures["per_class_accuracy"]) == [str(d) for d in range(10)]
+        assert len(figures["mixing_pairs"]) == 45
+        # Two epochs of a tiny run: far from the real images by every measure, per class too.
+        assert figures["kid"] > figures["kid_floor"] + 3 * figures["kid_std"] and figures["kid_floor_std"] > 0
+        assert figures["precision"] < figures["precision_real"] and figures["recall"] < figures["recall_real"]
+        frechet, floor = figures["per_class_frechet"], figures["per_class_frechet_floor"]
+        assert list(frechet) == list(floor) == [str(d) for d in range(10)]
+        assert all(frechet[name] > floor[name] > 0 for name in frechet)
+    assert metrics["inception"]["available"] is False
+    panel = metrics["panel"]
+    assert panel["conditional_accuracy"] == min(metrics["judges"][j]["conditional_accuracy"] for j in PANEL)
+    assert metrics["judges"][panel["conditional_accuracy_by"]]["conditional_accuracy"] == panel["conditional_accuracy"]
+    # The per-class table: one column per judge, then the panel's lowest.
     per_class_rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] == ["7"]]
-    assert per_class_rows and float(per_class_rows[-1][2]) == pytest.approx(frechet["7"], abs=1e-4)
-    # Same judge, real halves and noise as --eval-every at the last epoch: the same figures.
+    cells = [float(cell.rstrip("*")) for cell in per_class_rows[-1][1 : len(PANEL) + 2]]
+    accuracy = [metrics["judges"][judge]["per_class_accuracy"]["7"] for judge in PANEL]
+    assert cells == pytest.approx([*accuracy, min(accuracy)], abs=1e-4)
+    # Same judges, real halves and noise as --eval-every at the last epoch: the same figures.
     last_row = read_log(tiny_run / "log.csv")[-1]
-    for column in EVAL_COLUMNS:
-        assert metrics[column.removeprefix("eval_")] == pytest.approx(float(last_row[column]), rel=1e-5), column
+    for judge in PANEL:
+        for name in JUDGE_FIGURES:
+            expected = float(last_row[f"eval_{judge}_{name}"])
+            assert metrics["judges"][judge][name] == pytest.approx(expected, rel=1e-5), (judge, name)
+    for name in PIXEL_FIGURES:
+        assert metrics[name] == pytest.approx(float(last_row[f"eval_{name}"]), rel=1e-5), name
+    for name in PANEL_COLUMNS:
+        assert panel[name] == pytest.approx(float(last_row[f"eval_panel_{name}"]), rel=1e-5), name
 
 
 def test_evaluate_with_the_reference_graph_names_it_and_matches_the_training_log(tiny_run, cache, graph, tmp_path):

@@ -127,10 +127,10 @@ def test_without_inception_weights_the_report_says_so(judge, digits, cache, tmp_
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     assert find_weights() is None
     generator = build_dcgan_generator((SIZE, SIZE, 1), 10, latent_dim=4)
-    report = evaluate_generator(generator, digits, "digits", cache, samples=50)
+    report = evaluate_generator(generator, digits, "digits", cache, samples=50, judges=("flatten",))
     assert report["inception"]["available"] is False
     assert "not computed" in report["inception"]["reason"] and "--inception-weights" in report["inception"]["reason"]
-    assert report["classifier"]["from_cache"] and report["samples"] == 50
+    assert report["judges"]["flatten"]["classifier"]["from_cache"] and report["samples"] == 50
     with pytest.raises(UserError, match="is not a file"):
         find_weights(str(tmp_path / "missing.h5"))
 

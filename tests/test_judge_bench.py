@@ -22,6 +22,6 @@ def test_palette_alone_separates_styles_that_differ_by_palette():
 def test_each_epoch_reports_the_accuracy_on_the_validation_images():
     train, val = coloured_styles(64, 0), coloured_styles(32, 1)
     flipped = LabelledImages(val.images, 1 - val.labels, val.class_names)  # every val label wrong
-    right = [accuracy for _, accuracy, _ in per_epoch_accuracy("project", train, val, 3, 0)]
-    wrong = [accuracy for _, accuracy, _ in per_epoch_accuracy("project", train, flipped, 3, 0)]
+    right = [accuracy for _, accuracy, _ in per_epoch_accuracy("flatten", train, val, 3, 0)]
+    wrong = [accuracy for _, accuracy, _ in per_epoch_accuracy("flatten", train, flipped, 3, 0)]
     assert len(right) == 3 and right[-1] > 0.9 and wrong[-1] < 0.1

@@ -55,8 +55,12 @@ def test_a_finished_variant_is_measured_again_only_when_trained_the_same_way(tmp
 
 def test_the_table_puts_each_figure_beside_its_reference():
     figures = dict(conditional_accuracy=0.48, classifier_accuracy=0.4, frechet_distance=1.158, frechet_floor=0.525,
-                   kid=0.007, kid_floor=-0.001, precision=0.94, precision_real=0.9, recall=0.85, recall_real=0.94,
-                   d_real_acc=0.831, augment_p=0.518)  # fmt: skip
-    row = "| scratch | ada | 0.480 (0.400) | 1.16 (0.53) | 0.007 (-0.001) | 0.940 (0.900) | 0.850 (0.940) "
+                   kid=0.007, kid_floor=-0.001, precision=0.94, precision_real=0.9,
+                   recall=0.85, recall_real=0.94)  # fmt: skip
+    other = {**figures, "conditional_accuracy": 0.21}
+    result = {"judges": {"flatten": figures, "coarse": other}, "d_real_acc": 0.831, "augment_p": 0.518}
+    table = markdown_table({"scratch/ada": result})
+    row = "| scratch | ada | flatten | 0.480 (0.400) | 1.16 (0.53) | 0.007 (-0.001) | 0.940 (0.900) | 0.850 (0.940) "
     row += "| 0.831 | 0.52 |"
-    assert row in markdown_table({"scratch/ada": figures})
+    assert row in table
+    assert "| scratch | ada | coarse | 0.210 (0.400) |" in table  # every judge's row

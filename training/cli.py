@@ -199,6 +199,17 @@ def add_mixing_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_projection_flag(parser) -> None:
+    """The discriminator's (or critic's) use of the condition, shared by both GAN scripts."""
+    parser.add_argument(
+        "--projection",
+        action=argparse.BooleanOptionalAction,
+        help="a projection discriminator (Miyato & Koyama): its adversarial output adds <c, class logits>, so "
+        "'real and of this style' is what it tells apart; the class terms stay (default: off, the paper's "
+        "auxiliary classifier alone)",
+    )
+
+
 def add_ema_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ema-decay",

@@ -69,6 +69,7 @@ class CriticNetworks:
 @dataclass(frozen=True)
 class DCGANLosses:
     class_weight: float = 1.0  # the paper's double loss: validity and class terms weigh the same
+    projection: bool = False  # the paper's auxiliary classifier alone; on: Miyato & Koyama's projection too
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class WGANGPLosses:
     creative: str = "off"  # the paper's style term; "can" and "damped" are the art extensions
     ambiguity_weight: float = 1.0  # CAN's lambda
     damping: float = 0.5  # the damped target's alpha
+    projection: bool = False  # the paper's auxiliary classifier alone; on: Miyato & Koyama's projection too
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from losses import gradient_penalty, wasserstein_estimate
+from losses import gradient_penalty, interpolate, projected_score, wasserstein_estimate
 
 
 @tf.autograph.experimental.do_not_convert  # no Python control flow; autograph mis-binds it under a lambda
@@ -21,13 +21,24 @@ def critic_on_both(critic, real, fake):
     return scores[:count], scores[count:], classes[:count], classes[count:]
 
 
-def penalised_wasserstein(critic, real, fake, epsilon):
+def penalised_wasserstein(critic, real, fake, epsilon, conditions=None):
     """``(W estimate, gradient penalty, real class logits, fake class logits)``: the critic's adversarial terms.
 
     ``epsilon`` places each interpolate between its real and fake image; the
     penalty's pass stays apart from the stacked one, which its double
-    backward would otherwise make larger (BENCHMARKS.md).
+    backward would otherwise make larger (BENCHMARKS.md). ``conditions``:
+    None for the critic's plain score, or ``(real's, fake's)`` condition
+    vectors for a projection critic, score + <c, class logits>; each
+    interpolate then takes the same blend of the two conditions.
     """
     real_score, fake_score, real_class, fake_class = critic_on_both(critic, real, fake)
-    penalty = gradient_penalty(lambda images: critic(images, training=True)[0], real, fake, epsilon)
+    if conditions is None:
+        score = lambda images: critic(images, training=True)[0]  # noqa: E731
+    else:
+        real_condition, fake_condition = conditions
+        real_score = projected_score(real_score, real_class, real_condition)
+        fake_score = projected_score(fake_score, fake_class, fake_condition)
+        blended = interpolate(real_condition, fake_condition, epsilon)
+        score = lambda images: projected_score(*critic(images, training=True), blended)  # noqa: E731
+    penalty = gradient_penalty(score, real, fake, epsilon)
     return wasserstein_estimate(real_score, fake_score), penalty, real_class, fake_class

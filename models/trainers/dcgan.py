@@ -10,6 +10,7 @@ from losses import (
     class_hits,
     discriminator_validity_loss,
     generator_validity_loss,
+    projected_score,
     validity_accuracy,
 )
 from models.trainers.base import FAKE, GENERATED, REAL, ConditionalGAN
@@ -22,15 +23,25 @@ class ConditionalDCGAN(ConditionalGAN):
     for agreeing with a generator that does not yet draw the class. With
     ``mix_fraction`` > 0 the step's fakes (for D and for G) come from the
     same conditions, some of them two-class blends; ``g_class_acc`` counts
-    the one-class rows only.
+    the one-class rows only. With ``projection``, D's validity logit becomes
+    a projection discriminator's, validity + <c, class logits> (see
+    ``losses.projected_score``), for real images with their labels and fakes
+    with their conditions; the class terms stay, weighted by ``class_weight``.
     """
 
     metric_names = ("d_loss", "g_loss", "d_real_acc", "d_class_acc", "g_class_acc")
     adaptive_augmentation = True
 
-    def __init__(self, generator, discriminator, latent_dim: int, class_weight: float = 1.0, **kwargs):
+    def __init__(
+        self, generator, discriminator, latent_dim: int, class_weight: float = 1.0, projection: bool = False, **kwargs
+    ):
         super().__init__(generator, discriminator, latent_dim, **kwargs)
         self.class_weight = class_weight
+        self.projection = projection
+
+    def validity(self, logit, class_logits, conditions):
+        """The adversarial logit: D's validity head, or with ``projection`` its projection on the condition."""
+        return projected_score(logit, class_logits, conditions) if self.projection else logit
 
     def train_step(self, data):
         real, labels = data
@@ -41,7 +52,9 @@ class ConditionalDCGAN(ConditionalGAN):
         real, fake = self.critic_view(real, REAL), self.critic_view(fake, FAKE)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
-            fake_validity, _ = self.discriminator(fake, training=True)
+            real_validity = self.validity(real_validity, real_class, labels)
+            fake_validity, fake_class = self.discriminator(fake, training=True)
+            fake_validity = self.validity(fake_validity, fake_class, condition)
             d_loss = discriminator_validity_loss(real_validity, fake_validity)
             d_loss += self.class_weight * class_cross_entropy(labels, real_class)
             scaled = self.d_optimizer.scale_loss(d_loss)
@@ -50,6 +63,7 @@ class ConditionalDCGAN(ConditionalGAN):
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=1), condition], training=True)
             fake_validity, fake_class = self.discriminator(self.critic_view(fake, GENERATED), training=True)
+            fake_validity = self.validity(fake_validity, fake_class, condition)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(g_loss)

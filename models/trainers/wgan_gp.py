@@ -15,6 +15,7 @@ from losses import (
     damped_style_loss,
     generator_wasserstein_loss,
     posterior_entropy,
+    projected_score,
     style_ambiguity_loss,
 )
 from models import noise
@@ -34,7 +35,9 @@ class ConditionalWGANGP(ConditionalGAN):
     generator: -E[D(G(z, c))] + a style term, by ``creative`` mode:
     ``off`` CE(c, p) (the paper), ``can`` lambda_amb * CE(uniform, p) (Creative
     Adversarial Networks), ``damped`` ||p - Tv||^2 with Tv = (1 - alpha) c + alpha
-    uniform; p = softmax(D_cls(G(z, c))).
+    uniform; p = softmax(D_cls(G(z, c))). With ``projection`` the critic's
+    score is a projection critic's, D(x) + <c, D_cls(x)> (``losses.projected_score``),
+    in the Wasserstein terms, the penalty and the generator's term alike.
     """
 
     discriminator_role = "critic"
@@ -62,6 +65,7 @@ class ConditionalWGANGP(ConditionalGAN):
         creative: str = "off",
         ambiguity_weight: float = 1.0,
         damping: float = 0.5,
+        projection: bool = False,
         **kwargs,
     ):
         super().__init__(generator, critic, latent_dim, **kwargs)
@@ -75,6 +79,7 @@ class ConditionalWGANGP(ConditionalGAN):
         self.creative = creative
         self.ambiguity_weight = ambiguity_weight
         self.damping = damping
+        self.projection = projection
         self.max_style_entropy = math.log(critic.outputs[1].shape[-1])
 
     @property
@@ -91,7 +96,10 @@ class ConditionalWGANGP(ConditionalGAN):
         # only ever evaluated on augmented images, so its 1-Lipschitz constraint belongs there.
         real, fake = self.critic_view(real, REAL, index), self.critic_view(fake, FAKE, index)
         with tf.GradientTape() as tape:
-            wasserstein, penalty, real_class, fake_class = penalised_wasserstein(self.critic, real, fake, epsilon)
+            conditions = (labels, condition) if self.projection else None
+            wasserstein, penalty, real_class, fake_class = penalised_wasserstein(
+                self.critic, real, fake, epsilon, conditions
+            )
             class_loss = class_cross_entropy(labels, real_class)
             if self.fake_class_loss:
                 class_loss += class_cross_entropy(condition, fake_class)
@@ -111,6 +119,8 @@ class ConditionalWGANGP(ConditionalGAN):
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
             fake_score, fake_class = self.critic(self.critic_view(fake, GENERATED), training=True)
+            if self.projection:
+                fake_score = projected_score(fake_score, fake_class, condition)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(loss)
         self.apply_generator_gradients(tape, scaled)

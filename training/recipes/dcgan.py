@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from base.choices import UPSAMPLINGS
+from training.cli import add_projection_flag
 from training.recipes.gan import GANRecipe, gan_sections
 from training.settings import (
     PAPER_WIKIART,
@@ -35,6 +36,7 @@ class DCGANRecipe(GANRecipe):
 
     def add_flags(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")
+        add_projection_flag(parser)
         parser.add_argument(
             "--upsampling",
             choices=UPSAMPLINGS,
@@ -85,6 +87,7 @@ class DCGANRecipe(GANRecipe):
             discriminator,
             networks.latent_dim,
             settings.losses.class_weight,
+            settings.losses.projection,
             **self.gan_arguments(settings),
             ada_target=augmentation.ada_target,
             ada_images=augmentation.ada_images,

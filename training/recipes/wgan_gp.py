@@ -9,7 +9,7 @@ import os
 
 from base.choices import ADAPTIVE, CONDITIONINGS, CREATIVE_MODES
 from base.errors import UserError
-from training.cli import positive_float, positive_int, unit_interval
+from training.cli import add_projection_flag, positive_float, positive_int, unit_interval
 from training.recipes.gan import GANRecipe, gan_sections
 from training.settings import (
     PAPER_WIKIART,
@@ -48,6 +48,7 @@ class WGANGPRecipe(GANRecipe):
             type=float,
             help="weight of the critic's class cross-entropy terms alone (default: --class-weight)",
         )
+        add_projection_flag(wgan)
         wgan.add_argument(
             "--fake-class-loss",
             action=argparse.BooleanOptionalAction,
@@ -131,6 +132,7 @@ class WGANGPRecipe(GANRecipe):
             creative=losses.creative,
             ambiguity_weight=losses.ambiguity_weight,
             damping=losses.damping,
+            projection=losses.projection,
             **self.gan_arguments(settings),
         )
 
