@@ -86,9 +86,15 @@ _READERS: dict[str, int] = {}  # open file descriptors of the stores' pixels, on
 
 
 def _reader(path: str) -> int:
+    """A descriptor of ``path``, opened again when the file there is not the one it has open (a store removed
+    and made again while this process runs; the old descriptor stays open, as another thread may be reading)."""
     fd = _READERS.get(path)
-    if fd is None:
-        fd = _READERS.setdefault(path, os.open(path, os.O_RDONLY))
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            if os.path.samestat(os.stat(path), os.fstat(fd)):
+                return fd
+    fd = os.open(path, os.O_RDONLY)
+    _READERS[path] = fd
     return fd
 
 

@@ -63,6 +63,16 @@ def test_rows_are_read_back_in_any_order_and_grouping(tmp_path):
     assert np.array_equal(stored.subset([1, 2]).array(), on_disk[6:8]) and stored.subset([1, 2]).contiguous()
 
 
+def test_a_store_file_made_again_is_read_afresh(tmp_path):
+    path = tmp_path / "pixels"
+    path.write_bytes(bytes(12 * 2))
+    stored = StoredImages(str(path), np.arange(2), (2, 2, 3))
+    assert stored.take([0, 1]).max() == 0
+    path.unlink()  # the cache removed and filled again while this process runs
+    path.write_bytes(bytes([7]) * 12 * 4)
+    assert np.array_equal(StoredImages(str(path), np.arange(4), (2, 2, 3)).take([3, 0]), np.full((2, 2, 2, 3), 7))
+
+
 def test_small_sets_are_read_into_memory_and_large_ones_streamed(tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.INFO)
     for index in range(8):
