@@ -133,10 +133,10 @@ def orphans(checkpoint_dir) -> list[Path]:
 
 def remove_incomplete(checkpoint_dir) -> list[Path]:
     """Partial files and orphans: space that no checkpoint will ever use. Returns what was removed."""
-    removed = remove_partial_files(checkpoint_dir) + orphans(checkpoint_dir)
+    removed = orphans(checkpoint_dir)
     for path in removed:
         path.unlink(missing_ok=True)
-    return removed
+    return remove_partial_files(checkpoint_dir) + removed
 
 
 def checkpoint_files(checkpoint_dir, position: Position) -> list[Path]:

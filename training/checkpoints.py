@@ -202,12 +202,3 @@ def apply_checkpoint(trainer, checkpoint_dir, networks: dict, state: dict, posit
             )
         for key, variable in zip(keys, variables, strict=True):
             variable.assign(state[key])
-
-
-def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> None:
-    position = as_position(position)
-    try:
-        networks, state = read_checkpoint(trainer, checkpoint_dir, position)
-    except DamagedCheckpoint as error:
-        raise UserError(str(error)) from None
-    apply_checkpoint(trainer, checkpoint_dir, networks, state, position)
