@@ -141,7 +141,7 @@ def judges_agreement(panel, drawn: dict) -> dict:
 
     import numpy as np
 
-    images = {"paintings": panel.sets.images, **drawn}
+    images = {"paintings": panel.sets.images, **{checkpoint_label(path): samples for path, samples in drawn.items()}}
     predicted = {
         judge.name: {key: np.argmax(judge.predict(value)[1], axis=1) for key, value in images.items()}
         for judge in panel.judges

@@ -29,7 +29,7 @@ from base.rundir import RunDirectory, complete_checkpoints, network_path  # noqa
 from evaluation.report import format_table  # noqa: E402
 
 DEFAULT_JUDGE_NOTE = (
-    "Read by evaluate.py's panel of three differently built style judges (flatten, augmented, coarse; issue 39), "
+    "Read by evaluate.py's panel of three differently built style judges (flatten, augmented, coarse), "
     "each trained on the train paintings and scored on the val paintings: the headline is the lowest figure "
     "of the three. Until the panel, one judge read every figure, and a second disagreed with it by a factor "
     "of two; figures of this project older than the panel are one judge's."
