@@ -6,7 +6,10 @@ A checkpoint at the end of epoch N is ``<role>_epoch_NNN.h5`` for each network
 step counters and the generator's weight average; training
 noise is a function of the seed and the step counter, see models/noise.py).
 The names and the layout are base.rundir's. One taken S steps into epoch N (``--checkpoint-every``) carries the suffix
-``_step_SSSSSS``. Every file is written to a temporary name and
+``_step_SSSSSS``. The optimizer slots are the same in every precision, so
+a run resumes in another ``--mixed-precision``: float16's loss scale is a
+group of its own, ignored by float32 and bfloat16, started afresh by a
+float16 run resumed from them. Every file is written to a temporary name and
 renamed, and the state file is written last: it marks a complete
 checkpoint, so a kill at any moment leaves the previous one loadable.
 """
@@ -25,6 +28,7 @@ from base.networks import load_network, save_network
 from base.rundir import Position, as_position, network_path, partial_path, state_path
 
 log = logging.getLogger(__name__)
+LOSS_SCALE = "_loss_scale"  # the state group of a mixed_float16 optimizer's loss scale (models/trainers/base.py)
 
 
 def _state_arrays(trainer) -> dict[str, np.ndarray]:
@@ -73,6 +77,9 @@ def restore_checkpoint(trainer, checkpoint_dir, position: Position | int) -> Non
     with np.load(state_path(checkpoint_dir, position)) as state:
         for group, variables in trainer.state_variables().items():
             keys = sorted(k for k in state.files if k.startswith(f"{group}/"))
+            if not keys and group.endswith(LOSS_SCALE):  # saved in float32 or bfloat16, resumed in float16
+                log.info("the checkpoint at %s has no loss scale (another precision): it starts afresh", position)
+                continue
             if len(keys) != len(variables):
                 raise UserError(
                     f"the checkpoint at {position} has {len(keys)} {group.replace('_', ' ')} variables, "

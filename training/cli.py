@@ -231,7 +231,15 @@ def add_device_flags(parser: argparse.ArgumentParser) -> None:
     devices.add_argument(
         "--jit",
         action=argparse.BooleanOptionalAction,
-        help="compile train_step with XLA (default: on for a single GPU, off on the CPU and with tf.distribute)",
+        help="compile train_step with XLA (default: off on the CPU and with --strategy; on one GPU, the choice "
+        "measured for each model, README 'XLA'); not with --strategy mirrored or multiworker",
+    )
+    devices.add_argument(
+        "--steps-per-execution",
+        type=positive_int,
+        metavar="N",
+        help="train steps run back to back in one call, without returning to Python (default: 1 on the CPU, "
+        "up to 8 on a GPU); must divide the steps of an epoch and --checkpoint-every",
     )
 
 

@@ -14,6 +14,7 @@ import shutil
 import keras
 
 from base.errors import UserError
+from base.gpus import start_gpus
 from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, remove_partial_files
 from base.terminal import fit_verbosity
 from data import LabelledImages, load_images, steps_per_epoch, training_dataset
@@ -21,7 +22,14 @@ from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise
 from training.callbacks import Checkpoint, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
 from training.checkpoints import restore_checkpoint
-from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
+from training.devices import (
+    check_batch_split,
+    describe,
+    is_chief,
+    make_strategy,
+    set_precision,
+    steps_per_execution,
+)
 from training.settings import Found, Settings, to_json
 from training.transfer import carried_classes
 
@@ -30,6 +38,7 @@ log = logging.getLogger("artgan")
 
 def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory:
     """Train ``recipe``'s trainer as ``settings`` say; ``stored``: what a resumed run found before."""
+    start_gpus()  # memory growth before any GPU is used (a no-op where the script's start did it)
     strategy = make_strategy(settings.devices.strategy)  # first: a multi-worker strategy must precede other TF work
     chief = is_chief(strategy)
     run_dir = open_run_directory(settings, writer=chief)
@@ -44,6 +53,12 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         found = find(recipe, settings, data, trainer.real_batches_per_step, stored)
         recipe.compile(trainer, settings, found)
         position = resume_point(trainer, run_dir, settings)
+    trainer.steps_per_execution = steps_per_execution(
+        settings.devices.steps_per_execution,
+        found.steps_per_epoch_actual,
+        getattr(settings.run, "checkpoint_every", None),
+        position.step,
+    )
     if chief:
         run_dir.write_config(to_json(settings, found))
         warn_if_disk_is_short(trainer, run_dir)
@@ -57,7 +72,9 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         images,
     )
     batch, policy = settings.optimisation.batch_size, settings.devices.policy
-    log.info(describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile))
+    log.info(
+        describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile, trainer.steps_per_execution)
+    )
     callbacks = recipe.callbacks(trainer, run_dir, settings, found, data, position, chief)
     history = run_epochs(trainer, data, settings, found, position, callbacks, recipe.fit_options(settings, validation))
     if not chief:

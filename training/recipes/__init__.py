@@ -50,6 +50,7 @@ RESUMABLE_CHANGES = (
     "strategy",
     "mixed_precision",
     "jit",
+    "steps_per_execution",
 )
 RESOLVED_ONLY = {"init_weights"}  # fields no flag sets: the validator fills them
 
@@ -60,6 +61,7 @@ class Recipe:
     script: str  # the script's name: run directories are <script>-<dataset>-<time>
     description: str  # --help's text
     section_classes: dict[str, type | None]  # one class per section of training.settings.SECTIONS
+    xla_on_one_gpu = False  # --jit's default on one GPU, from the measured compile and step (README, "XLA")
 
     # ---------------------------------------------------------------- flags
 
@@ -145,6 +147,7 @@ class Recipe:
         values.update({key: given[key] for key in RESUMABLE_CHANGES if key in given})
         values["resume"] = True
         values.update(self.derive(values))  # runs from before a derived option: what they did
+        check_devices(values)
         return self.build_settings(values), Found.from_json(stored)
 
     def defaults(self) -> dict:
@@ -188,6 +191,7 @@ class Recipe:
                 raise UserError(f"{flag} {values[key]} is not a file")
         if (values.get("inception_weights") or values.get("fid_stats")) and not values.get("eval_every"):
             raise UserError("--inception-weights and --fid-stats take effect with --eval-every N only")
+        check_devices(values)
 
     def build_settings(self, values: dict) -> Settings:
         sections = {}
@@ -241,6 +245,15 @@ class Recipe:
         from training.runner import run
 
         return run(self, settings, stored)
+
+
+def check_devices(values: dict) -> None:
+    """The device flags' combinations that cannot work, for a new run and a resumed one alike."""
+    if values.get("jit") is True and values.get("strategy", "default") != "default":
+        raise UserError(
+            f"--jit compiles one device's step with XLA; with --strategy {values['strategy']} the step spans "
+            "replicas, whose variables XLA cannot reach (it fails mid-fit): leave out --jit"
+        )
 
 
 NULLABLE = {"mixed_precision", "fake_class_loss", "upsampling"}  # a bench may give None to mean "the default"
