@@ -134,7 +134,7 @@ def diagnose(
         return None
     start = f"an NVIDIA driver ({driver}) is present but TensorFlow sees no GPU, so training runs on the CPU: "
     if visible_devices is not None and visible_devices.strip() in ("", "-1"):
-        return start + f"CUDA_VISIBLE_DEVICES={visible_devices!r} hides every GPU; unset it to train on them"
+        return start + f"CUDA_VISIBLE_DEVICES={visible_devices!r} hides every GPU (unset it to train on them)"
     if not built_with_cuda:
         where = "use Linux or WSL2 and " if system != "Linux" else ""
         return start + f"this TensorFlow is built without CUDA; {where}{INSTALL}"
@@ -218,5 +218,11 @@ def start_gpus() -> None:
     _started = True
     share_gpu_memory()
     problem = why_no_gpu()
-    if problem:
-        log.warning(problem)
+    if problem:  # a note, not a warning, where the user hid the GPUs on purpose
+        log.log(logging.INFO if hidden_by_environment() else logging.WARNING, problem)
+
+
+def hidden_by_environment() -> bool:
+    """Whether CUDA_VISIBLE_DEVICES hides every GPU (the tests' scripts do, to train on the CPU)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return visible is not None and visible.strip() in ("", "-1")

@@ -77,7 +77,7 @@ print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "di
 def test_mirrored_step_equals_single_device_step(tmp_path, which):
     script = tmp_path / "one_step.py"
     script.write_text(ONE_STEP)
-    result = run_script(script, which)
+    result = run_script(script, which)  # on the CPU: one CPU against two logical CPUs
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
@@ -125,6 +125,7 @@ def test_two_local_workers_write_one_run_directory(tmp_path):
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = dict(os.environ, TF_CONFIG=tf_config, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+        env["CUDA_VISIBLE_DEVICES"] = ""  # two processes on one machine: the CPU each, not one GPU twice
         workers.append(
             subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )

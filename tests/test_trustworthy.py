@@ -95,7 +95,7 @@ def test_kill_minus_nine_mid_epoch_then_resume(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     common = ["--steps-per-epoch", "60", "--epochs", "2", "--checkpoint-every", "5"]
     train(*DCGAN, *common, "--out", straight)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")  # as run_script
     process = subprocess.Popen(
         [sys.executable, *DCGAN, *common, "--out", killed],
         cwd=ROOT,

@@ -152,28 +152,30 @@ def resolve_jit(jit, on_one_gpu: bool, strategy: str) -> bool:
 AUTO_STEPS_PER_EXECUTION = 8  # on a GPU: steps run back to back in one call, the host checked in between
 
 
-def steps_per_execution(given: int | None, steps_per_epoch: int, checkpoint_every: int | None, skip: int) -> int:
-    """Train steps per call into TensorFlow: ``given``, or by default 1 on the CPU and up to 8 on a GPU.
+def steps_per_execution(
+    given: int | None, steps_per_epoch: int, checkpoint_every: int | None, skip: int, strategy: str = "default"
+) -> int:
+    """Train steps per call into TensorFlow: ``given``, or by default 1 on the CPU and up to 8 on one GPU.
 
     Keras runs a call's steps without returning to Python (no callback, no
     progress bar between them), which spares a GPU the host's turn after
-    every step; on the CPU a step takes long enough that it gains little.
-    Keras runs whole calls only, so the count must divide the steps of an
-    epoch, the steps between ``--checkpoint-every`` checkpoints and the steps
-    a resumed epoch skips; otherwise a call would run into the next epoch.
+    every step; on the CPU a step takes long enough that it gains little
+    (BENCHMARKS.md). Keras runs whole calls only, so the count must divide
+    the steps of an epoch, the steps between ``--checkpoint-every``
+    checkpoints and the steps a resumed epoch skips; otherwise a call would
+    run into the next epoch. Over several replicas Keras 3.15 cannot run more
+    than one step per call (``training.recipes.check_devices`` refuses it).
     """
     divisible = math.gcd(steps_per_epoch, checkpoint_every or 0, skip)
     if given:
         if divisible % given:
             largest = max(d for d in range(1, given + 1) if divisible % d == 0)
-            bounds = (
-                f"the {steps_per_epoch} steps of an epoch"
-                + (f", --checkpoint-every {checkpoint_every}" if checkpoint_every else "")
-                + (f" and the {skip} steps the resumed epoch skips" if skip else "")
-            )
+            bounds = f"the {steps_per_epoch} steps of an epoch"
+            bounds += f", --checkpoint-every {checkpoint_every}" if checkpoint_every else ""
+            bounds += f" and the {skip} steps the resumed epoch skips" if skip else ""
             raise UserError(f"--steps-per-execution {given} must divide {bounds}; {largest} does")
         return given
-    if not tf.config.list_physical_devices("GPU"):
+    if strategy != "default" or not tf.config.list_physical_devices("GPU"):
         return 1
     return max(d for d in range(1, AUTO_STEPS_PER_EXECUTION + 1) if divisible % d == 0)
 

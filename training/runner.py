@@ -58,6 +58,7 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         found.steps_per_epoch_actual,
         getattr(settings.run, "checkpoint_every", None),
         position.step,
+        settings.devices.strategy,
     )
     if chief:
         run_dir.write_config(to_json(settings, found))

@@ -248,11 +248,24 @@ class Recipe:
 
 
 def check_devices(values: dict) -> None:
-    """The device flags' combinations that cannot work, for a new run and a resumed one alike."""
-    if values.get("jit") is True and values.get("strategy", "default") != "default":
+    """The device flags' combinations that cannot work, for a new run and a resumed one alike.
+
+    Both fail mid-fit in Keras 3.15 over several replicas (tests/test_distribution.py
+    checks that they still do): XLA cannot reach the other replicas' variables,
+    and a call of several steps loses its iterator's placeholders.
+    """
+    strategy = values.get("strategy", "default")
+    if strategy == "default":
+        return
+    if values.get("jit") is True:
         raise UserError(
-            f"--jit compiles one device's step with XLA; with --strategy {values['strategy']} the step spans "
-            "replicas, whose variables XLA cannot reach (it fails mid-fit): leave out --jit"
+            f"--jit compiles one device's step with XLA; with --strategy {strategy} the step spans replicas, "
+            "whose variables XLA cannot reach (it fails mid-fit): leave out --jit"
+        )
+    if (values.get("steps_per_execution") or 1) > 1:
+        raise UserError(
+            f"--steps-per-execution {values['steps_per_execution']} with --strategy {strategy}: Keras runs one step "
+            "per call over several replicas (more fail mid-fit); leave it out"
         )
 
 
