@@ -225,8 +225,10 @@ def add_device_flags(parser: argparse.ArgumentParser) -> None:
     )
     devices.add_argument(
         "--mixed-precision",
-        choices=MIXED_PRECISIONS,
-        help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32)",
+        choices=(*MIXED_PRECISIONS, "float32"),
+        help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32; "
+        "float16 scales its losses, and log.csv counts the updates it skipped); float32 is the default, and a "
+        "resumed run may switch in either direction",
     )
     devices.add_argument(
         "--jit",

@@ -100,6 +100,7 @@ class Recipe:
         return settings
 
     def resolve(self, given: dict) -> tuple[Settings, Found | None]:
+        given = plain_precision(given)
         if given.get("resume"):
             return self.resumed(given)
         if "dataset" not in given:
@@ -245,6 +246,11 @@ class Recipe:
         from training.runner import run
 
         return run(self, settings, stored)
+
+
+def plain_precision(given: dict) -> dict:
+    """``--mixed-precision float32`` is the default spelled out: a resumed run's way back from mixed precision."""
+    return {**given, "mixed_precision": None} if given.get("mixed_precision") == "float32" else given
 
 
 def check_devices(values: dict) -> None:
