@@ -95,7 +95,7 @@ def parse_args(argv) -> dict:
 
 def main(argv=None):
     args = parse_args(argv)
-    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import sampling
     from base.errors import UserError
 

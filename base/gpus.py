@@ -169,6 +169,17 @@ def why_no_gpu() -> str | None:
     )
 
 
+def cpu_name() -> str:
+    """``Intel(R) Xeon(R) ..., 2 cores``: the CPU's model (from /proc/cpuinfo) and the cores this process may use."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    names = [line.partition(":")[2].strip() for line in lines if line.startswith("model name")]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return ", ".join([*names[:1], f"{cores} cores"])
+
+
 # --------------------------------------------------------------------------- with TensorFlow
 
 
@@ -210,8 +221,17 @@ def visible_gpus() -> list[GPU]:
 _started = False
 
 
-def start_gpus() -> None:
-    """What every process does once TensorFlow is imported: share GPU memory, and say why no GPU is used (once)."""
+def where_tensorflow_runs() -> str:
+    """The device a process without a strategy computes on: GPU 0 (named) when there is one, else the CPU."""
+    gpus = visible_gpus()
+    return str(gpus[0]) if gpus else f"the CPU ({cpu_name()})"
+
+
+def start_gpus(say_where: bool = False) -> None:
+    """What every process does once TensorFlow is imported: share GPU memory, and say why no GPU is used (once).
+
+    ``say_where``: also log the device it computes on (the training scripts say more, later).
+    """
     global _started
     if _started:
         return
@@ -220,6 +240,8 @@ def start_gpus() -> None:
     problem = why_no_gpu()
     if problem:  # a note, not a warning, where the user hid the GPUs on purpose
         log.log(logging.INFO if hidden_by_environment() else logging.WARNING, problem)
+    if say_where:
+        log.info("on %s", where_tensorflow_runs())
 
 
 def hidden_by_environment() -> bool:

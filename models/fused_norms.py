@@ -28,8 +28,8 @@ step's op time, more than the convolutions (BENCHMARKS.md).
 The layers stay Keras's own: class, config, weights and ``.h5`` files are
 untouched, a network loaded with ``keras.models.load_model`` runs Keras's
 call, and every case the kernels do not cover (inference, masks, float64,
-other axes or group counts) goes to Keras's call. tests/test_fused_norms.py compares both with Keras's
-layers and with plain autodiff in float64.
+other axes or group counts) goes to Keras's call. tests/test_fused_norms.py
+compares both with Keras's layers and with plain autodiff in float64.
 """
 
 from __future__ import annotations

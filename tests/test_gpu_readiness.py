@@ -273,3 +273,14 @@ def test_logging_of_start_gpus_is_one_warning_at_most(monkeypatch, caplog):
     assert [record.getMessage() for record in caplog.records].count(
         "an NVIDIA driver (1) is present but TensorFlow sees no GPU"
     ) == 1
+
+
+def test_the_other_scripts_name_their_device_too(tmp_path):
+    from models.dcgan import build_dcgan_generator
+
+    generator = build_dcgan_generator((16, 16, 1), 3, latent_dim=4)
+    generator.save(tmp_path / "generator.h5")
+    result = run_script("sample.py", "--checkpoint", tmp_path / "generator.h5", "--grid", "one", "--n", "8",
+                        "--out", tmp_path / "one.png")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "INFO on the CPU (" in result.stderr or "INFO on GPU 0: " in result.stderr

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from base.choices import PRECISION_POLICIES, STRATEGIES
 from base.errors import UserError
-from base.gpus import GPU, visible_gpus, why_no_gpu
+from base.gpus import GPU, cpu_name, visible_gpus, why_no_gpu
 
 log = logging.getLogger("artgan")
 
@@ -178,17 +178,6 @@ def steps_per_execution(
     if strategy != "default" or not tf.config.list_physical_devices("GPU"):
         return 1
     return max(d for d in range(1, AUTO_STEPS_PER_EXECUTION + 1) if divisible % d == 0)
-
-
-def cpu_name() -> str:
-    """``Intel(R) Xeon(R) ..., 2 cores``: the CPU's model (from /proc/cpuinfo) and the cores this process may use."""
-    try:
-        names = [line.partition(":")[2].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]  # fmt: skip
-    except OSError:
-        names = []
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return ", ".join([*names[:1], f"{cores} cores"])
 
 
 def where(name: str) -> str:
