@@ -180,14 +180,14 @@ def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp
     assert refused.returncode == 1 and refused.stdout.startswith("no GPU found: ")
     assert "--cpu runs its cases on this CPU instead" in refused.stdout
     done = run_script(report, "--cpu", "--image-size", "16", "--filters", "8", "--batch", "4", "--steps", "2",
-                      "--warmup", "0", "--quick", "--only", "wgan-float16", "--json", tmp_path / "r.json",
+                      "--warmup", "1", "--quick", "--only", "wgan-float16", "--json", tmp_path / "r.json",
                       cwd=tmp_path, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| WGAN-GP | float16 | off |")]
     assert len(rows) == 1, done.stdout
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    first, ms, per_second, minutes, share, memory = cells[3:]
-    assert float(first) > 0 and float(ms) > 0 and memory == "-"  # no GPU memory on a CPU
+    first, ms, per_call, per_second, minutes, share, memory = cells[3:]
+    assert float(first) > 0 and float(ms) > 0 and memory == "-" and per_call == "1"  # no GPU: its memory, one a call
     assert float(per_second) == pytest.approx(1000 * 4 * 5 / float(ms), rel=0.02)  # n_critic batches of 4 a step
     assert float(minutes) == pytest.approx(66_000 / float(per_second) / 60, rel=0.02)
     assert float(share.rstrip("x")) == pytest.approx(float(minutes) / 15, rel=0.02)
