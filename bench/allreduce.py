@@ -131,10 +131,10 @@ def main(argv=None) -> int:
     parser.add_argument("--trainers-only", action="store_true", help="leave out the count with Keras's BatchNorm")
     parser.add_argument("--json", action="store_true", help="one JSON line per model instead of a table")
     args = parser.parse_args(argv)
-    strategy = two_logical_cpus()
     from base.terminal import start_tensorflow_quietly
 
-    start_tensorflow_quietly()
+    start_tensorflow_quietly()  # finds the devices without setting them up: they can still be split
+    strategy = two_logical_cpus()
     rows = [
         count(model, args.image_size, args.filters, args.batch, strategy, args.n_critic, not args.trainers_only)
         for model in ("dcgan", "wgan")
