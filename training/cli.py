@@ -234,7 +234,8 @@ def add_device_flags(parser: argparse.ArgumentParser) -> None:
         "--jit",
         action=argparse.BooleanOptionalAction,
         help="compile train_step with XLA (default: off on the CPU and with --strategy; on one GPU, the choice "
-        "measured for each model, README 'XLA'); not with --strategy mirrored or multiworker",
+        "measured for each model: on for the DC-GAN, off for the WGAN-GP, README); not with --strategy mirrored "
+        "or multiworker",
     )
     devices.add_argument(
         "--steps-per-execution",
