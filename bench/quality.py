@@ -55,6 +55,7 @@ from training.cli import (
     add_ema_flag,
     add_inception_flags,
     add_mixing_flag,
+    add_projection_flag,
     check_inception_flags,
     open_fraction,
     positive_float,
@@ -110,6 +111,7 @@ def build_parser() -> OneLineErrorParser:
         action=argparse.BooleanOptionalAction,
         help="WGAN-GP: train the critic's class head on generated images too (default: the script's)",
     )
+    add_projection_flag(parser)
     add_mixing_flag(parser)
     add_ema_flag(parser)
     add_augment_flags(parser)

@@ -119,7 +119,7 @@ COARSE = JudgeDesign(
     "sees the image at half its side (2x2 averages), paired 3x3 convolutions, flatten; flips",
     coarse_network,
     flips,
-    epochs=16,
+    epochs=20,
     decay=True,
 )
 

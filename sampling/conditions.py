@@ -38,3 +38,54 @@ def interpolated_conditions(i: int, j: int, num_classes: int, steps: int) -> np.
     """(1 - t) e_i + t e_j for each step: exactly e_i first and exactly e_j last."""
     t = interpolation_weights(steps)[:, None]
     return ((1.0 - t) * one_hot(i, num_classes) + t * one_hot(j, num_classes)).astype(np.float32)
+
+
+def weighted_condition(weights, mode: str = "mean") -> np.ndarray:
+    """A condition from one weight per class: ``mean`` divides by their sum (the paper's mixing is the case of
+    two equal weights), ``sum`` keeps them as they are. All weights 0 is the zero vector: no style at all."""
+    if mode not in MIX_MODES:
+        raise ValueError(f"unknown mix mode {mode!r}; choose one of {', '.join(MIX_MODES)}")
+    weights = np.asarray(weights, np.float32)
+    if np.any(weights < 0):
+        raise ValueError("class weights must not be negative")
+    total = float(weights.sum())
+    return (weights / total if mode == "mean" and total > 0 else weights).astype(np.float32)
+
+
+def condition_label(condition, class_names) -> str:
+    """What a condition is, in the words of the paper's figures: ``Baroque``, ``Baroque + Cubism`` (the mean
+    mixing), ``Baroque + Cubism (sum)``, else each class with its weight: ``Baroque 0.75 + Cubism 0.25``."""
+    names, weights, kind = _condition_parts(condition, class_names)
+    if kind == "none":
+        return "no style"
+    if kind == "weights":
+        return " + ".join(f"{name} {weight:.2f}" for name, weight in zip(names, weights, strict=True))
+    return " + ".join(names) + (" (sum)" if kind == "sum" else "")
+
+
+def condition_slug(condition, class_names) -> str:
+    """:func:`condition_label` as part of a file name: ``Baroque+Cubism``, ``Baroque+Cubism_sum``,
+    ``Baroque0.75+Cubism0.25``; characters other than letters, digits and ``+-._`` become ``_``."""
+    names, weights, kind = _condition_parts(condition, class_names)
+    names = ["".join(c if c.isalnum() or c in "-._" else "_" for c in name) for name in names]
+    if kind == "none":
+        return "no_style"
+    if kind == "weights":
+        return "+".join(f"{name}{weight:.2f}" for name, weight in zip(names, weights, strict=True))
+    return "+".join(names) + ("_sum" if kind == "sum" else "")
+
+
+def _condition_parts(condition, class_names) -> tuple[list[str], np.ndarray, str]:
+    """The classes a condition weighs, their weights, and its kind: none, mean (equal weights summing to 1,
+    one class included), sum (weights all 1) or weights."""
+    condition = np.asarray(condition, np.float64)
+    present = np.flatnonzero(np.abs(condition) > 1e-6)
+    names, weights = [str(class_names[i]) for i in present], condition[present]
+    if not len(present):
+        return names, weights, "none"
+    if np.allclose(weights, weights[0], atol=1e-6):
+        if np.isclose(weights.sum(), 1.0, atol=1e-5):
+            return names, weights, "mean"
+        if np.isclose(weights[0], 1.0, atol=1e-6):
+            return names, weights, "sum"
+    return names, weights, "weights"

@@ -2,18 +2,22 @@
 
 A checkpoint file is all a user needs; when it sits in ``<run>/checkpoints/``
 the run's ``config.json`` adds the class names and the seed of the run's
-fixed sample noise.
+fixed sample noise. A generator shipped on its own (``pretrained/``) carries
+the same facts in a JSON file of its name beside it (``G.h5`` -> ``G.json``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 from base.errors import UserError
 from base.networks import load_generator
 from base.rundir import choose_generator, latest_generator, newest_run, run_config
 
 __all__ = [
+    "checkpoint_config",
     "choose_generator",
     "class_names",
     "generator_sizes",
@@ -25,6 +29,21 @@ __all__ = [
 ]  # the run-directory readers are base's, gathered here for the viewers
 
 log = logging.getLogger(__name__)
+
+
+def checkpoint_config(checkpoint) -> dict:
+    """The settings a generator file comes with: its run's config.json, else ``<name>.json`` beside it, else {}."""
+    config = run_config(checkpoint)
+    if config is not None:
+        return config
+    beside = Path(checkpoint).with_suffix(".json")
+    if not beside.is_file():
+        return {}
+    try:
+        return json.loads(beside.read_text())
+    except (OSError, ValueError) as error:
+        log.warning("ignoring %s, which cannot be read (%s)", beside, error)
+        return {}
 
 
 def generator_sizes(generator) -> tuple[int, int]:

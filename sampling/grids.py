@@ -1,23 +1,54 @@
 """Image arrays for the paper's figures, laid out as (rows, columns, H, W, C) in [-1, 1].
 
 Every grid is a batch of (noise, condition) pairs run through :func:`generate`
-and reshaped; only the pairing differs, so grids drawn from the same noise are
-comparable cell by cell (the mixing diagonal is the class grid, the ends of an
-interpolation are the pure classes).
+and reshaped; only the pairing differs. The pairing is explicit, a
+:class:`Cells` layout (which noise vector and which condition each cell
+draws), so grids drawn from the same noise are comparable cell by cell (the
+mixing diagonal is the class grid, the ends of an interpolation are the pure
+classes), and each cell of a grid can be written as a file of its own that
+says what it was drawn from.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from base.streams import numpy_stream
 from sampling.conditions import interpolated_conditions, mixed_condition, one_hot
+from sampling.noise import fixed_noise
+
+__all__ = [
+    "Cells",
+    "class_cells",
+    "class_grid",
+    "draw_cells",
+    "fixed_noise",
+    "generate",
+    "interpolation",
+    "interpolation_cells",
+    "mixing_cells",
+    "mixing_matrix",
+    "one_class",
+    "one_class_cells",
+    "same_noise_styles",
+]  # fixed_noise is sampling.noise's, here for the callers that draw grids
 
 
-def fixed_noise(seed: int, count: int, latent_dim: int) -> np.ndarray:
-    """The same noise for a run's every epoch (and after resuming): a function of the seed alone."""
-    rng = numpy_stream(seed, "grid_noise")
-    return rng.standard_normal((count, latent_dim)).astype(np.float32)
+@dataclass(frozen=True)
+class Cells:
+    """What each cell of a grid draws: ``noise_index`` (rows, cols) into a noise array and ``conditions``
+    (rows, cols, K)."""
+
+    noise_index: np.ndarray
+    conditions: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.noise_index.shape
+
+    def transposed(self) -> Cells:
+        return Cells(self.noise_index.T, np.swapaxes(self.conditions, 0, 1))
 
 
 def generate(generator, noise, conditions, batch_size: int = 256) -> np.ndarray:
@@ -31,16 +62,47 @@ def generate(generator, noise, conditions, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def _as_grid(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+def draw_cells(generator, cells: Cells, noise) -> np.ndarray:
+    """The images of a layout, (rows, cols, H, W, C): one batched pass over its (noise, condition) pairs."""
+    rows, cols = cells.shape
+    noise = np.asarray(noise, np.float32)
+    images = generate(generator, noise[cells.noise_index.reshape(-1)], cells.conditions.reshape(rows * cols, -1))
     return images.reshape(rows, cols, *images.shape[1:])
+
+
+def class_cells(class_indices, count: int, num_classes: int) -> Cells:
+    """One row per class, one column per noise vector: columns share noise across classes."""
+    rows = len(class_indices)
+    conditions = one_hot(np.repeat(class_indices, count), num_classes).reshape(rows, count, num_classes)
+    return Cells(np.tile(np.arange(count), (rows, 1)), conditions)
+
+
+def mixing_cells(class_indices, count: int, num_classes: int, mode: str = "mean") -> Cells:
+    """Cell (i, j) from mix(e_i, e_j) over the chosen classes; row i uses noise vector i in every column."""
+    k = len(class_indices)
+    if count < k:
+        raise ValueError(f"a {k}x{k} mixing matrix needs {k} noise vectors, got {count}")
+    conditions = np.stack([mixed_condition(i, j, num_classes, mode) for i in class_indices for j in class_indices])
+    return Cells(np.repeat(np.arange(k)[:, None], k, axis=1), conditions.reshape(k, k, num_classes))
+
+
+def interpolation_cells(i: int, j: int, count: int, steps: int, num_classes: int) -> Cells:
+    """The condition moving linearly from e_i to e_j in ``steps`` columns; row r keeps noise vector r."""
+    conditions = np.tile(interpolated_conditions(i, j, num_classes, steps)[None], (count, 1, 1))
+    return Cells(np.repeat(np.arange(count)[:, None], steps, axis=1), conditions)
+
+
+def one_class_cells(class_index: int, count: int, num_classes: int, columns: int) -> Cells:
+    """One sample per noise vector, all of one class, filled row by row ``columns`` to a row."""
+    if columns < 1 or count % columns:
+        raise ValueError(f"{count} samples do not fill rows of {columns}; use a multiple of {columns}")
+    conditions = one_hot(np.full(count, class_index), num_classes)
+    return Cells(np.arange(count).reshape(-1, columns), conditions.reshape(count // columns, columns, num_classes))
 
 
 def class_grid(generator, class_indices, noise, num_classes: int) -> np.ndarray:
     """One row per class, one column per noise vector: columns share noise across classes."""
-    rows, cols = len(class_indices), len(noise)
-    conditions = one_hot(np.repeat(class_indices, cols), num_classes)
-    images = generate(generator, np.tile(noise, (rows, 1)), conditions)
-    return _as_grid(images, rows, cols)
+    return draw_cells(generator, class_cells(class_indices, len(noise), num_classes), noise)
 
 
 def same_noise_styles(generator, class_indices, noise, num_classes: int) -> np.ndarray:
@@ -48,17 +110,12 @@ def same_noise_styles(generator, class_indices, noise, num_classes: int) -> np.n
 
     The transpose of :func:`class_grid`, so the two never disagree about a cell.
     """
-    return np.swapaxes(class_grid(generator, class_indices, noise, num_classes), 0, 1)
+    return draw_cells(generator, class_cells(class_indices, len(noise), num_classes).transposed(), noise)
 
 
 def mixing_matrix(generator, class_indices, noise, num_classes: int, mode: str = "mean") -> np.ndarray:
     """Cell (i, j) from condition mix(e_i, e_j) over the chosen classes; row i uses noise[i] in every column."""
-    k = len(class_indices)
-    if len(noise) < k:
-        raise ValueError(f"a {k}x{k} mixing matrix needs {k} noise vectors, got {len(noise)}")
-    conditions = np.stack([mixed_condition(i, j, num_classes, mode) for i in class_indices for j in class_indices])
-    images = generate(generator, np.repeat(noise[:k], k, axis=0), conditions)
-    return _as_grid(images, k, k)
+    return draw_cells(generator, mixing_cells(class_indices, len(noise), num_classes, mode), noise)
 
 
 def interpolation(generator, i: int, j: int, noise, steps: int, num_classes: int) -> np.ndarray:
@@ -68,16 +125,9 @@ def interpolation(generator, i: int, j: int, noise, steps: int, num_classes: int
     fixed along a row, so only the condition changes from cell to cell.
     """
     noise = np.atleast_2d(np.asarray(noise, np.float32))
-    rows = len(noise)
-    conditions = np.tile(interpolated_conditions(i, j, num_classes, steps), (rows, 1))
-    images = generate(generator, np.repeat(noise, steps, axis=0), conditions)
-    return _as_grid(images, rows, steps)
+    return draw_cells(generator, interpolation_cells(i, j, len(noise), steps, num_classes), noise)
 
 
 def one_class(generator, class_index: int, noise, num_classes: int, columns: int) -> np.ndarray:
     """One sample per noise vector, all of one class, filled row by row ``columns`` to a row."""
-    if columns < 1 or len(noise) % columns:
-        raise ValueError(f"{len(noise)} samples do not fill rows of {columns}; use a multiple of {columns}")
-    conditions = one_hot(np.full(len(noise), class_index), num_classes)
-    images = generate(generator, noise, conditions)
-    return _as_grid(images, len(noise) // columns, columns)
+    return draw_cells(generator, one_class_cells(class_index, len(noise), num_classes, columns), noise)

@@ -7,6 +7,7 @@ in margins whose size depends only on the label lengths.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,12 +46,9 @@ def grid_pixel_size(rows, cols, image_size, row_labels=None, col_labels=None, ti
 
 def mosaic(images: np.ndarray) -> np.ndarray:
     """(rows, cols, H, W, C) in [-1, 1] -> one uint8 RGB picture with white gaps."""
-    rows, cols, height, width, channels = images.shape
+    rows, cols, height, width, _ = images.shape
     scale = cell_scale(height)
-    pixels = np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    if channels == 1:
-        pixels = np.repeat(pixels, 3, axis=-1)
-    pixels = pixels.repeat(scale, axis=2).repeat(scale, axis=3)
+    pixels = to_pixels(images).repeat(scale, axis=2).repeat(scale, axis=3)
     cell_h, cell_w = height * scale, width * scale
     canvas = np.full((rows * cell_h + (rows + 1) * GAP, cols * cell_w + (cols + 1) * GAP, 3), 255, np.uint8)
     for r in range(rows):
@@ -100,15 +99,29 @@ def render_grid(images, row_labels=None, col_labels=None, title=None) -> np.ndar
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def save_grid(images, path, row_labels=None, col_labels=None, title=None) -> Path:
-    """Write a labelled PNG atomically (a kill never leaves a truncated picture)."""
+def save_grid(images, path, row_labels=None, col_labels=None, title=None, metadata: dict | None = None) -> Path:
+    """Write a labelled PNG atomically (a kill never leaves a truncated picture), with ``metadata`` as text."""
+    return save_png(render_grid(images, row_labels, col_labels, title), path, metadata)
+
+
+def save_png(picture, path, metadata: dict | None = None) -> Path:
+    """An (H, W, 3) uint8 picture as a PNG, written atomically; ``metadata`` goes into its text chunks
+    (``PIL.Image.open(path).text``, ``exiftool``, ``identify -verbose``), every value as text."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    picture = render_grid(images, row_labels, col_labels, title)
+    info = PngInfo()
+    for key, value in (metadata or {}).items():
+        info.add_itxt(str(key), value if isinstance(value, str) else json.dumps(value))
     tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(picture).save(tmp, format="png")
+    Image.fromarray(np.asarray(picture, np.uint8)).save(tmp, format="png", pnginfo=info)
     os.replace(tmp, path)
     return path
+
+
+def to_pixels(images) -> np.ndarray:
+    """Images in [-1, 1] -> uint8 RGB (grey repeated to three channels), as every picture of the project shows them."""
+    pixels = np.clip(np.rint((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels
 
 
 def show_picture(picture, title=None) -> None:

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGES = ("base", "data", "losses", "models", "sampling", "evaluation", "training")
-SCRIPTS = ("train_dcgan", "train_wgan_gp", "pretrain_critic", "evaluate", "sample", "fid_stats")  # users run these
+# users run these
+SCRIPTS = ("train_dcgan", "train_wgan_gp", "pretrain_critic", "evaluate", "sample", "export", "fid_stats")
 FORBIDDEN = {
     "base": set(PACKAGES) - {"base"},  # the bottom layer
     "data": {"losses", "models", "sampling", "evaluation", "training"},

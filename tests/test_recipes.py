@@ -161,3 +161,15 @@ def test_the_wikiart_wgan_gp_bench_trains_the_64_filter_row_and_takes_the_fake_c
     told = bench_settings(build_parser().parse_args([*where, "--fake-class-loss"]), recipe_of("wgan-gp")).flat()
     assert (budget["filters"], budget["epochs"], budget["fake_class_loss"]) == (64, 30, False)
     assert {key for key in budget if budget[key] != told[key]} == {"fake_class_loss"} and told["fake_class_loss"]
+
+
+def test_every_training_flag_the_quality_bench_passes_on_is_one_of_its_flags(tmp_path):
+    """A setting named in TRAINING_FLAGS but missing from the parser is never passed on (or stops the bench)."""
+    from bench.quality import TRAINING_FLAGS, bench_settings, build_parser, recipe_of
+
+    parser = build_parser()
+    assert set(TRAINING_FLAGS) <= {action.dest for action in parser._actions}
+    where = ["--dataset", "wikiart", "--data-dir", str(tmp_path), "--out", str(tmp_path)]
+    for model in ("dcgan", "wgan-gp"):
+        told = bench_settings(parser.parse_args([*where, "--model", model, "--projection"]), recipe_of(model))
+        assert told.losses.projection is True
