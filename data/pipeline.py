@@ -64,8 +64,9 @@ def training_dataset(
     count = len(labels)
     images_per_step = batch_size * (group or 1)
     steps = steps or steps_per_epoch(count, images_per_step)
-    pixels = tf.constant(np.asarray(images))
-    classes = tf.constant(np.asarray(labels, dtype=np.int64))
+    with tf.device("/CPU:0"):  # an eager constant would otherwise land on GPU 0: the data stays in host memory
+        pixels = tf.constant(np.asarray(images))
+        classes = tf.constant(np.asarray(labels, dtype=np.int64))
     seed = int(seed)
 
     def epoch_batches(epoch):

@@ -6,6 +6,7 @@ import logging
 import os
 import types
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -125,6 +126,23 @@ def test_every_gpu_grows_its_memory_unless_tensorflows_own_switch_is_set(monkeyp
     monkeypatch.setenv(gpus.GROWTH_VARIABLE, "false")  # a user who wants one process to hold the whole GPU
     gpus.share_gpu_memory()
     assert grown == []
+
+
+def test_the_training_images_are_held_in_host_memory(monkeypatch):
+    """The decoded images become constants on the CPU: an eager constant otherwise lands on GPU 0."""
+    from tensorflow.python.eager import context
+
+    from data import training_dataset
+
+    placed, constant = {}, tf.constant
+
+    def noting_where(value, *args, **kwargs):
+        placed[np.shape(value)] = context.context().device_name
+        return constant(value, *args, **kwargs)
+
+    monkeypatch.setattr(tf, "constant", noting_where)
+    training_dataset(np.zeros([8, 4, 4, 1], np.uint8), [0, 1] * 4, 2, batch_size=4, seed=0)
+    assert placed[(8, 4, 4, 1)].endswith("device:CPU:0") and placed[(8,)].endswith("device:CPU:0"), placed
 
 
 # --------------------------------------------------------------------------- precision advice
