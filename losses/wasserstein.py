@@ -43,7 +43,7 @@ def input_gradients(score_fn, x_hat, scale=None):
     float16 activations at the loss scale, where the unscaled one loses its
     smallest terms to underflow. A scale too large overflows into a
     non-finite penalty; the update is then skipped and the loss scale
-    halves, as for any overflow (BENCHMARKS.md, "float16").
+    halves, as for any overflow (BENCHMARKS.md, "GPU readiness").
     """
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
