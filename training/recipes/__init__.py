@@ -61,7 +61,7 @@ class Recipe:
     script: str  # the script's name: run directories are <script>-<dataset>-<time>
     description: str  # --help's text
     section_classes: dict[str, type | None]  # one class per section of training.settings.SECTIONS
-    xla_on_one_gpu = False  # --jit's default on one GPU, from the measured compile and step (BENCHMARKS.md, "GPU readiness")
+    xla_on_one_gpu = False  # --jit's default on one GPU (BENCHMARKS.md, "GPU readiness": from compile times)
 
     # ---------------------------------------------------------------- flags
 
