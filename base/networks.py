@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from base.errors import UserError
-from base.rundir import partial_path
+from base.rundir import fsync_file, partial_path
 
 if TYPE_CHECKING:
     import keras
@@ -36,11 +36,20 @@ def quiet_hdf5():
 
 
 def save_network(model, path: Path) -> None:
-    """A full Keras model in HDF5, readable by ``keras.models.load_model`` alone."""
+    """A full Keras model in HDF5, readable by ``keras.models.load_model`` alone.
+
+    Written under a partial name, fsynced, then renamed; the partial file is
+    removed if anything fails (a full disk leaves nothing behind). The caller
+    fsyncs the folder once its files are renamed.
+    """
     tmp = partial_path(Path(path))
-    with quiet_hdf5():
-        model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        with quiet_hdf5():
+            model.save(tmp)
+        fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_network(path) -> keras.Model:

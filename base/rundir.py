@@ -9,8 +9,11 @@
 
 A checkpoint's tag is ``epoch_NNN`` at an epoch's end and
 ``epoch_NNN_step_SSSSSS`` S steps into epoch NNN (``--checkpoint-every``).
-The state file is written last: a checkpoint is complete when it exists.
-Files being written carry a ``.<name>.partial.<pid>.<ext>`` name until renamed.
+The state file is written last, once every network file and the folder are
+on disk (fsynced): a checkpoint is complete when it exists. Files being
+written carry a ``.<name>.partial.<pid>.<ext>`` name until renamed; network
+files without their state file are an incomplete checkpoint's orphans.
+A checkpoint that does not load is moved to ``checkpoints/damaged/``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path.home() / ".cache" / "artgan"  # decoded images and the judge classifiers
 STATE_PATTERN = re.compile(r"state_epoch_(\d+)(?:_step_(\d+))?\.npz$")
+NETWORK_PATTERN = re.compile(r"(.+?)_(epoch_\d+(?:_step_\d+)?)\.h5$")  # <role>_<tag>.h5
+DAMAGED = "damaged"  # the folder, inside checkpoints/, of checkpoints that did not load
 RAW_PREFIX, AVERAGED_PREFIX = "generator_", "generator_ema_"
 
 
@@ -104,12 +109,62 @@ def prune_checkpoints(checkpoint_dir, roles, keep: int | None) -> None:
         remove_checkpoint(checkpoint_dir, position, roles)
 
 
-def remove_partial_files(checkpoint_dir) -> None:
-    """Temporary files left by a kill mid-write are never complete: delete them."""
+def remove_partial_files(checkpoint_dir) -> list[Path]:
+    """Temporary files left by a kill mid-write are never complete: delete them (and say which)."""
     checkpoint_dir = Path(checkpoint_dir)
-    if checkpoint_dir.is_dir():
-        for path in checkpoint_dir.glob(".*.partial.*"):
-            path.unlink(missing_ok=True)
+    removed = sorted(checkpoint_dir.glob(".*.partial.*")) if checkpoint_dir.is_dir() else []
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def orphans(checkpoint_dir) -> list[Path]:
+    """Network files whose checkpoint has no state file: what a save that failed or was killed left."""
+    checkpoint_dir = Path(checkpoint_dir)
+    if not checkpoint_dir.is_dir():
+        return []
+    found = []
+    for name in sorted(os.listdir(checkpoint_dir)):
+        match = NETWORK_PATTERN.match(name)
+        if match and not (checkpoint_dir / f"state_{match.group(2)}.npz").exists():
+            found.append(checkpoint_dir / name)
+    return found
+
+
+def remove_incomplete(checkpoint_dir) -> list[Path]:
+    """Partial files and orphans: space that no checkpoint will ever use. Returns what was removed."""
+    removed = orphans(checkpoint_dir)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return remove_partial_files(checkpoint_dir) + removed
+
+
+def checkpoint_files(checkpoint_dir, position: Position) -> list[Path]:
+    """Every file of the checkpoint at ``position``: its state file and its networks, whatever their roles."""
+    checkpoint_dir, tag = Path(checkpoint_dir), as_position(position).tag
+    names = os.listdir(checkpoint_dir) if checkpoint_dir.is_dir() else []
+    return [checkpoint_dir / name for name in sorted(names)
+            if name == f"state_{tag}.npz" or ((m := NETWORK_PATTERN.match(name)) and m.group(2) == tag)]  # fmt: skip
+
+
+def move_aside(checkpoint_dir, position: Position) -> Path:
+    """A checkpoint that does not load goes to ``checkpoints/damaged/``: out of the way, kept for a look."""
+    folder = Path(checkpoint_dir) / DAMAGED
+    folder.mkdir(exist_ok=True)
+    files = checkpoint_files(checkpoint_dir, position)
+    state = [path for path in files if path.suffix == ".npz"]
+    for path in state + [path for path in files if path.suffix != ".npz"]:  # state first: never looks complete
+        os.replace(path, folder / path.name)
+    return folder
+
+
+def fsync_file(path) -> None:
+    """A written file's bytes on disk (a folder's too: a rename is durable only once its directory is)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class RunDirectory:

@@ -68,36 +68,21 @@ def colour_accuracy(train, val) -> float:
     return float(model.score(colour_statistics(val.images), val.labels))
 
 
-def per_epoch_accuracy(design_name: str, train, val, epochs: int | None, seed: int):
-    """Yield ``(epoch, val accuracy, seconds)`` while the design's judge trains with its own recipe."""
-    import keras
-
-    from data import to_model_range
-    from evaluation.classifier import build_classifier, learning_rate
-
-    design = DESIGNS[design_name]
-    epochs = epochs or design.epochs
-    keras.utils.set_random_seed(seed)
-    x, x_val = to_model_range(train.images), to_model_range(val.images)
-    judge = build_classifier(x.shape[1:], train.num_classes, design)
-    head = keras.Model(judge.input, judge.outputs[1])
-    model = keras.Sequential([keras.Input(x.shape[1:]), *design.augmentation(x.shape[1:]), head])
-    optimizer = keras.optimizers.Adam(learning_rate(design, epochs, len(train.labels)))
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    started = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.fit(x, train.labels, batch_size=design.batch_size, epochs=1, shuffle=True, verbose=0)
-        _, accuracy = model.evaluate(x_val, val.labels, batch_size=256, verbose=0)
-        yield epoch, float(accuracy), time.perf_counter() - started
-
-
 def accuracy_by_epoch(args, train, val) -> None:
+    from evaluation.classifier import train_classifier
+
     for name in args.designs or CANDIDATES:
         if name == "colour":
             print(f"colour: val accuracy {colour_accuracy(train, val):.4f}")
             continue
-        for epoch, accuracy, seconds in per_epoch_accuracy(name, train, val, args.epochs, args.seed):
+        started = time.perf_counter()
+
+        def report(epoch, _epochs, accuracy, name=name, started=started):
+            seconds = time.perf_counter() - started
             print(f"{name} seed {args.seed} epoch {epoch}: val accuracy {accuracy:.4f} ({seconds:.0f} s)", flush=True)
+
+        train_classifier(train.images, train.labels, train.num_classes, args.epochs, args.seed, val,
+                         DESIGNS[name], report)  # fmt: skip
 
 
 def cue_tables(args, train, val) -> dict:
@@ -123,10 +108,11 @@ def cue_tables(args, train, val) -> dict:
         print(
             f"--- {judge.name} ({judge.held_out_accuracy:.4f} on the val paintings; chance {1 / train.num_classes:.3f})"
         )
-        print(f"{'perturbation':14s}{'paintings':>10s}" + "".join(f"{Path(p).stem[-14:]:>16s}" for p in drawn))
+        print("accuracy, and in brackets the share of the unperturbed accuracy it keeps")
+        print(f"{'perturbation':14s}{'paintings':>16s}" + "".join(f"{checkpoint_label(p):>22s}" for p in drawn))
         for name, row in table.items():
-            cells = "".join(f"{row[path]:>16.3f}" for path in drawn)
-            print(f"{name:14s}{row['real']:>10.3f}{cells}   keeps {row['keeps']}", flush=True)
+            cells = "".join(kept(row[path], table["none"][path], 22) for path in drawn)
+            print(f"{name:14s}{kept(row['real'], table['none']['real'], 16)}{cells}   keeps {row['keeps']}", flush=True)
     agreement = judges_agreement(panel, drawn)
     if agreement:
         print("agreement between judges on the same images (share of images given the same class):")
@@ -134,6 +120,19 @@ def cue_tables(args, train, val) -> dict:
             print(f"  {pair}: " + ", ".join(f"{key} {value:.3f}" for key, value in values.items()))
     return {"judges": tables, "agreement": agreement, "n": int(len(sets.labels)), "seed": args.seed,
             "chance": float(1 / train.num_classes), "checkpoints": list(drawn)}  # fmt: skip
+
+
+def checkpoint_label(path) -> str:
+    """``run/generator_ema_epoch_010`` as ``run e10``: a column head that says which run and when."""
+    path = Path(path)
+    run = path.parent.parent.name if path.parent.name == "checkpoints" else path.parent.name
+    epoch = path.stem.rsplit("_", 1)[-1]
+    return f"{run} e{int(epoch)}" if epoch.isdigit() else f"{run} {path.stem}"
+
+
+def kept(accuracy: float, unperturbed: float, width: int) -> str:
+    share = f"({accuracy / unperturbed:.0%})" if unperturbed > 0 else ""
+    return f"{accuracy:.3f} {share:>6s}".rjust(width)
 
 
 def judges_agreement(panel, drawn: dict) -> dict:

@@ -8,8 +8,8 @@ class names; ``training_dataset`` turns them into the training stream;
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,10 +23,13 @@ from base.choices import (
 from base.errors import UserError
 from base.streams import numpy_stream
 from data import arrays, files
+from data.cache import StoredImages, human_bytes
 from data.images import decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 
 log = logging.getLogger(__name__)
+
+IN_MEMORY_BYTES = 256 * 2**20  # decoded sets up to this size are read into memory for training (BENCHMARKS.md)
 
 
 __all__ = [
@@ -46,31 +49,86 @@ __all__ = [
 ]
 
 
-@dataclass
 class LabelledImages:
-    images: np.ndarray  # uint8, N x H x W x C
-    labels: np.ndarray  # int64, N, in 0..K-1
-    class_names: list[str]
+    """uint8 images (N x H x W x C) with labels in 0..K-1 and the ordered class names.
+
+    ``source`` is where the images are: an array in memory, or rows of the
+    decoded-image store (``StoredImages``) that training reads at their
+    offsets, so that the whole set never needs to be in memory. ``images``
+    gives them as one array either way: a read-only memory map of the store
+    when their rows are adjacent (the usual case), else a copy in memory.
+    """
+
+    def __init__(self, images, labels, class_names):
+        self.source = images
+        self.labels = labels  # int64, N
+        self.class_names = list(class_names)
+        self._array = None
+        self._training = None
+
+    @property
+    def images(self) -> np.ndarray:
+        if isinstance(self.source, StoredImages):
+            if self._array is None:
+                self._array = self.source.array()
+            return self._array
+        return self.source
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.images.shape[1:])
+        return tuple(int(d) for d in self.source.shape[1:])
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.source.shape))
+
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.num_classes)
+
+    def subset(self, indices) -> LabelledImages:
+        indices = np.asarray(indices)
+        source = self.source.subset(indices) if isinstance(self.source, StoredImages) else self.source[indices]
+        return LabelledImages(source, np.asarray(self.labels)[indices], self.class_names)
 
     def split(self, fraction: float, seed: int) -> tuple[LabelledImages, LabelledImages]:
         """``(kept, held out)`` by ``held_out_split``."""
         kept, held = held_out_split(self.labels, fraction, seed)
-        images = np.asarray(self.images)
-        return (
-            LabelledImages(images[kept], self.labels[kept], self.class_names),
-            LabelledImages(images[held], self.labels[held], self.class_names),
-        )
+        return self.subset(kept), self.subset(held)
+
+    def training_source(self):
+        """What the training stream reads: the images in memory when that is small, else the store's rows.
+
+        Both are read host-side by ``training_dataset``; the choice is made once and logged.
+        """
+        if self._training is None:
+            self._training = choose_training_source(self.source)
+        return self._training
+
+
+def in_memory_limit() -> int:
+    """The largest decoded set held in memory for training: IN_MEMORY_BYTES, or an eighth of the free memory."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        available = 8 * IN_MEMORY_BYTES
+    return min(IN_MEMORY_BYTES, available // 8)
+
+
+def choose_training_source(source):
+    if not isinstance(source, StoredImages):
+        return source
+    limit = in_memory_limit()
+    if source.nbytes <= limit:
+        log.info("training reads the %s of decoded images from memory (sets up to %s are held there)",
+                 human_bytes(source.nbytes), human_bytes(limit))  # fmt: skip
+        return source.take(np.arange(len(source)))
+    log.info("training streams the %s of decoded images from %s, holding a few batches in memory (sets over %s "
+             "are not read into memory)", human_bytes(source.nbytes), source.path, human_bytes(limit))  # fmt: skip
+    return source
 
 
 def held_out_split(labels, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +160,7 @@ def _resize_arrays(images: np.ndarray, size: int) -> np.ndarray:
 def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progress):
     for note in index.notes:
         log.info(note)
+    log.info(estimate(len(index.paths), (size, size, channels), cache_dir))
     decoded = decode_files(index.paths, index.labels, size, channels, resize, cache_dir, progress=progress)
     report_skipped(decoded.skipped)
     if len(decoded.labels) == 0:
@@ -110,7 +169,19 @@ def _load_files(index: files.FileIndex, size, channels, resize, cache_dir, progr
     kept = files.keep_classes_with_images(index.class_names, counts, "after skipping unreadable files")
     position = {name: new for new, name in enumerate(kept)}
     renumber = np.array([position.get(name, -1) for name in index.class_names], dtype=np.int64)
-    return LabelledImages(np.asarray(decoded.images), renumber[decoded.labels], kept)
+    return LabelledImages(decoded.source, renumber[decoded.labels], kept)
+
+
+def estimate(count: int, image_shape, cache_dir) -> str:
+    """What a decoded set of ``count`` images will take, said before decoding starts."""
+    size = count * int(np.prod(image_shape))
+    shape = "x".join(map(str, image_shape))
+    if cache_dir is None:
+        return f"{count} image files at {shape}: {human_bytes(size)} decoded, held in memory (no cache folder)"
+    if size <= in_memory_limit():
+        return f"{count} image files at {shape}: {human_bytes(size)} decoded, cached on disk and read into memory"
+    return (f"{count} image files at {shape}: {human_bytes(size)} decoded, cached on disk and streamed from there "
+            f"(more than the {human_bytes(in_memory_limit())} read into memory)")  # fmt: skip
 
 
 def check_top_styles(dataset: str, top_styles: int | None) -> None:
@@ -182,13 +253,13 @@ def validation_images(dataset, data_dir, image_size, class_names, resize="squash
     if missing:
         raise UserError(f"style_val.csv has no usable paintings of {', '.join(missing)}")
     renumber = np.array([position.get(name, -1) for name in data.class_names], dtype=np.int64)[data.labels]
-    kept = renumber >= 0
-    return LabelledImages(np.asarray(data.images)[kept], renumber[kept], list(class_names))
+    kept = np.flatnonzero(renumber >= 0)
+    return LabelledImages(data.subset(kept).source, renumber[kept], list(class_names))
 
 
 def load_dataset(dataset: str, batch_size: int, seed: int = 0, flip: bool | None = None, epochs: int = 1, **options):
     """The one-call entry point: ``(tf.data.Dataset of (images, conditions), class names)``."""
     data = load_images(dataset, **options)
     flip = dataset in FLIPPED_DATASETS if flip is None else flip
-    stream = training_dataset(data.images, data.labels, data.num_classes, batch_size, seed, flip, 0, epochs)
+    stream = training_dataset(data.training_source(), data.labels, data.num_classes, batch_size, seed, flip, 0, epochs)
     return stream, data.class_names

@@ -2,18 +2,31 @@
 
 Indexing only lists ``(path, label)`` pairs and class names in a
 deterministic order; decoding happens in :mod:`data.images`.
+
+The split CSVs are read as they come: UTF-8, or Windows-1252 for a line
+that is not (a spreadsheet's export), said with the file and the first such
+line. A listed name that is not on disk is looked for under Unicode
+normalisation (NFC against a macOS unzip's NFD) and under the archive's own
+mojibake: ArtGAN's CSVs spell 709 names as their UTF-8 bytes read as
+Latin-1 and lower-cased (``grã©goire`` for ``grégoire``), which an unzip
+that spells them right does not have. A match is taken only when it is the
+only one, and counted. A row's class is its folder; a row whose label says
+otherwise is counted, and a painting listed twice is counted once.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import os
-from collections import Counter
+import unicodedata
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from base.errors import UserError
+from data.cache import printable
 from data.images import is_image_file
 
 log = logging.getLogger(__name__)
@@ -88,10 +101,36 @@ def counted(count: int, kind: str) -> str:
     return f"{count} {kind}" if count == 1 else f"{count} {kind}{'es' if kind.endswith('s') else 's'}"
 
 
+def read_lines(path: Path) -> list[str]:
+    """A text file's lines: UTF-8 (a byte-order mark ignored), or Windows-1252 for a line that is not UTF-8.
+
+    A spreadsheet saves its CSVs in the machine's code page; rather than stop
+    at the first accented name, such lines are read as Windows-1252 (Latin-1
+    for its five unassigned bytes) and a warning names the file and the first one.
+    """
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    lines, fallback = [], []
+    for number, line in enumerate(raw.splitlines(), 1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            fallback.append(number)
+            try:
+                lines.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                lines.append(line.decode("latin-1"))
+    if fallback:
+        log.warning("%s: %d lines are not UTF-8 (the first: line %d); read as Windows-1252",
+                    path, len(fallback), fallback[0])  # fmt: skip
+    return lines
+
+
 def read_class_list(path: Path) -> dict[int, str]:
     """``<idx> <Name>`` per line (ArtGAN's style_class.txt)."""
     names = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_lines(path), 1):
         parts = line.split()
         if not parts:
             continue
@@ -101,28 +140,87 @@ def read_class_list(path: Path) -> dict[int, str]:
     return names
 
 
-def _read_split_rows(csv_path: Path, root: Path, known_labels: set[int] | None):
+def name_keys(name: str) -> set[str]:
+    """What a file name on disk may be listed as: its NFC form, and the archive's mojibake of it, lower-cased."""
+    text = unicodedata.normalize("NFC", name)
+    keys = {text.lower()}
+    for codec in ("latin-1", "cp1252"):
+        try:
+            keys.add(text.encode("utf-8").decode(codec).lower())
+        except UnicodeDecodeError:
+            pass
+    return keys
+
+
+class NameMatcher:
+    """Finds a listed ``Style/name`` on disk, exactly or, when it is the only candidate, under normalisation."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.folders: dict[str, dict[str, set[str]]] = {}
+        self.repaired: list[tuple[str, str]] = []
+        self.ambiguous = 0
+
+    def find(self, relative: str) -> str | None:
+        if (self.root / relative).is_file():
+            return relative
+        folder, _, name = relative.rpartition("/")
+        candidates = self._folder(folder).get(unicodedata.normalize("NFC", name).lower(), set())
+        if len(candidates) == 1:
+            (found,) = candidates
+            self.repaired.append((relative, found))
+            return f"{folder}/{found}" if folder else found
+        self.ambiguous += len(candidates) > 1
+        return None
+
+    def _folder(self, folder: str) -> dict[str, set[str]]:
+        if folder not in self.folders:
+            names, directory = defaultdict(set), self.root / folder
+            if directory.is_dir():
+                with os.scandir(directory) as entries:
+                    for entry in entries:
+                        if is_image_file(entry.name):
+                            for key in name_keys(entry.name):
+                                names[key].add(entry.name)
+            self.folders[folder] = names
+        return self.folders[folder]
+
+    def note(self) -> str:
+        if not self.repaired and not self.ambiguous:
+            return ""
+        parts = []
+        if self.repaired:
+            listed, found = self.repaired[0]
+            parts.append(f"{len(self.repaired)} names matched after Unicode normalisation or the archive's mojibake "
+                         f"repair (e.g. {printable(listed)} -> {printable(found)})")  # fmt: skip
+        if self.ambiguous:
+            parts.append(f"{self.ambiguous} names left unmatched, as they fit several files")
+        return "; ".join(parts)
+
+
+def _read_split_rows(csv_path: Path, matcher: NameMatcher, known_labels: set[int] | None):
     """Rows ``relative/path.jpg,idx``; returns usable rows and counts of the others."""
     rows, missing, malformed, out_of_range = [], 0, 0, 0
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        for record in csv.reader(handle):
-            if not record or not "".join(record).strip():
-                continue
-            if len(record) != 2 or not record[1].strip().lstrip("-").isdigit():
-                malformed += 1
-                continue
-            relative, label = record[0].strip(), int(record[1])
-            if known_labels is not None and label not in known_labels:
-                out_of_range += 1
-                continue
-            if not (root / relative).is_file():
-                missing += 1
-                continue
-            rows.append((relative, label))
+    for record in csv.reader(read_lines(csv_path)):
+        if not record or not "".join(record).strip():
+            continue
+        if len(record) != 2 or not record[1].strip().lstrip("-").isdigit():
+            malformed += 1
+            continue
+        relative, label = record[0].strip(), int(record[1])
+        if known_labels is not None and label not in known_labels:
+            out_of_range += 1
+            continue
+        found = matcher.find(relative)
+        if found is None:
+            missing += 1
+            continue
+        rows.append((found, label))
     return rows, {"missing": missing, "malformed": malformed, "label out of range": out_of_range}
 
 
 def _csv_rows(root: Path, split: str, known_labels):
+    """Usable ``(relative path, folder label)`` rows of the split's CSVs, each painting once, and the notes."""
     names = ["train", "val"] if split == "all" else [split]
     csv_paths = [root / f"style_{name}.csv" for name in names]
     present = [path for path in csv_paths if path.is_file()]
@@ -130,12 +228,44 @@ def _csv_rows(root: Path, split: str, known_labels):
         return None, []
     rows, notes = [], []
     for path in present:
-        usable, dropped = _read_split_rows(path, root, known_labels)
+        matcher = NameMatcher(root)
+        usable, dropped = _read_split_rows(path, matcher, known_labels)
         rows.extend(usable)
         counts = ", ".join(f"{n} {what}" for what, n in dropped.items() if n)
-        note = f"{path.name}: {len(usable)} rows usable"
-        notes.append(note + (f"; skipped {counts}" if counts else ""))
-    return rows, notes
+        note = f"{path.name}: {len(usable)} rows usable" + (f"; skipped {counts}" if counts else "")
+        notes.append(note + (f"; {matcher.note()}" if matcher.note() else ""))
+    rows, more = _one_row_per_painting(rows)
+    return rows, notes + more
+
+
+def _one_row_per_painting(rows):
+    """Each painting once, labelled by its folder (the label most of the folder's rows give).
+
+    A painting listed twice, or under a label its folder's other rows do not
+    give, would otherwise be counted twice or in the wrong style's order.
+    """
+    votes = defaultdict(Counter)
+    for relative, label in rows:
+        votes[_style_of(relative)][label] += 1
+    folder_label = {style: min(c, key=lambda label: (-c[label], label)) for style, c in votes.items()}
+    seen, kept, disagreeing, duplicates = set(), [], [], 0
+    for relative, label in rows:
+        if relative in seen:
+            duplicates += 1
+            continue
+        seen.add(relative)
+        style = _style_of(relative)
+        if label != folder_label[style]:
+            disagreeing.append((relative, label, folder_label[style]))
+        kept.append((relative, folder_label[style]))
+    notes = []
+    if disagreeing:
+        relative, label, majority = disagreeing[0]
+        notes.append(f"{len(disagreeing)} rows labelled by their folder, whose other rows give another label "
+                     f"(the first: {printable(relative)} says {label}, its folder {majority})")  # fmt: skip
+    if duplicates:
+        notes.append(f"{duplicates} rows name a painting listed before: counted once")
+    return kept, notes
 
 
 def _style_of(relative: str) -> str:
@@ -199,11 +329,9 @@ def index_wikiart(data_dir: str | None, split: str = "train", top_styles: int | 
         items = _scan_class_folders(root)
         order = class_folders(root)
     else:
-        first_label = {}
-        for relative, label in rows:
-            first_label.setdefault(_style_of(relative), label)
-        unseen = [name for index, name in sorted((known or {}).items()) if index not in set(first_label.values())]
-        order = sorted(first_label, key=lambda style: (first_label[style], style)) + unseen
+        label_of = dict((_style_of(relative), label) for relative, label in rows)
+        unseen = [name for index, name in sorted((known or {}).items()) if index not in set(label_of.values())]
+        order = sorted(label_of, key=lambda style: (label_of[style], style)) + unseen
         items = [(relative, _style_of(relative)) for relative, _ in rows]
     if not items:
         raise UserError(f"no usable images found in {root} (checked the style folders and split CSVs)")
@@ -221,7 +349,7 @@ def index_folder(data_dir: str | None) -> FileIndex:
     folders = class_folders(root)
     class_file = root / "classes.txt"
     if class_file.is_file():
-        order = [line.strip() for line in class_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        order = [line.strip() for line in read_lines(class_file) if line.strip()]
         unknown = [name for name in order if name not in folders]
         if unknown:
             raise UserError(f"{class_file} names folders that do not exist: {', '.join(unknown)}")

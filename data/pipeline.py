@@ -1,8 +1,12 @@
-"""uint8 image arrays -> the batched tf.data pipeline that trainers consume.
+"""uint8 images -> the batched tf.data pipeline that trainers consume.
 
 The order of every epoch is a pure function of (seed, epoch): a run resumed
-at epoch k sees exactly the batches the uninterrupted run would have seen. TensorFlow is imported inside the
-functions so that importing ``data`` stays cheap for the CLIs.
+at epoch k sees exactly the batches the uninterrupted run would have seen.
+Each batch is read on the host, in the pipeline's own threads: from an array
+in memory, or from the decoded-image store at the rows' offsets. The images
+never become one tensor, so they are never copied whole into TensorFlow, nor
+placed on a GPU. TensorFlow is imported inside the functions so that
+importing ``data`` stays cheap for the CLIs.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import numpy as np
 
 from base.errors import UserError
 from base.streams import stream_key
+from data.cache import StoredImages
 
 
 def steps_per_epoch(num_images: int, batch_size: int, cap: int | None = None) -> int:
@@ -37,8 +42,32 @@ def to_model_range(images_uint8):
     return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
 
 
+def batch_reader(images, labels):
+    """``(read, image shape)``: ``read(indices)`` gives the images and labels there, as NumPy arrays.
+
+    A store's rows, and a memory map of one, are read with ``pread`` (pages
+    mapped would count as the process's memory); an array is indexed.
+    """
+    classes = np.asarray(labels, dtype=np.int64)
+    stored = images if isinstance(images, StoredImages) else StoredImages.of_memmap(images)
+    if stored is not None:
+        return (lambda index: (stored.take(index), classes[index])), tuple(stored.image_shape)
+    array = np.asarray(images)
+    return (lambda index: (array[index], classes[index])), tuple(array.shape[1:])
+
+
+def read_batch(read, image_shape, index):
+    """The images and labels at ``index`` (a tensor), read by ``read`` on the host inside the pipeline."""
+    import tensorflow as tf
+
+    pixels, classes = tf.numpy_function(read, [index], (tf.uint8, tf.int64), stateful=False)
+    pixels.set_shape([None, *image_shape])
+    classes.set_shape([None])
+    return pixels, classes
+
+
 def training_dataset(
-    images: np.ndarray,
+    images,
     labels: np.ndarray,
     num_classes: int,
     batch_size: int,
@@ -52,8 +81,8 @@ def training_dataset(
 ):
     """Batches of (images in [-1, 1], one-hot float conditions) for epochs first_epoch..epochs-1.
 
-    Shuffling and flipping are stateless (seeded by seed, epoch and step), so
-    the stream is reproducible from any epoch without saving iterator state;
+    ``images``: a uint8 array (or memory map), or ``StoredImages``. Shuffling and flipping are stateless
+    (seeded by seed, epoch and step), so the stream is reproducible from any epoch without saving iterator state;
     ``skip`` drops the first batches of ``first_epoch`` (resuming mid-epoch).
     ``group`` (a WGAN's n_critic, 1 included) hands over ``group`` consecutive
     batches per step, shaped (batch_size, group, ...): batch g is column g;
@@ -64,9 +93,7 @@ def training_dataset(
     count = len(labels)
     images_per_step = batch_size * (group or 1)
     steps = steps or steps_per_epoch(count, images_per_step)
-    with tf.device("/CPU:0"):  # an eager constant would otherwise land on GPU 0: the data stays in host memory
-        pixels = tf.constant(np.asarray(images))
-        classes = tf.constant(np.asarray(labels, dtype=np.int64))
+    read, image_shape = batch_reader(images, labels)
     seed = int(seed)
 
     def epoch_batches(epoch):
@@ -76,11 +103,12 @@ def training_dataset(
         return batches.take(steps).enumerate().map(lambda step, index: (epoch, step, index))
 
     def assemble(epoch, step, index):
-        x = to_model_range(tf.gather(pixels, index))
-        if flip:
+        pixels, classes = read_batch(read, image_shape, index)
+        if flip:  # on the uint8 pixels: a quarter of the memory of floats, the same values
             draw = tf.random.stateless_uniform([images_per_step], seed=stream_key(seed, "flip", epoch, step))
-            x = tf.where((draw < 0.5)[:, None, None, None], tf.reverse(x, axis=[2]), x)
-        condition = tf.one_hot(tf.gather(classes, index), num_classes, dtype=tf.float32)
+            pixels = tf.where((draw < 0.5)[:, None, None, None], tf.reverse(pixels, axis=[2]), pixels)
+        x = to_model_range(pixels)
+        condition = tf.one_hot(classes, num_classes, dtype=tf.float32)
         if group is not None:
             x, condition = side_by_side(x, group), side_by_side(condition, group)
         return x, condition
@@ -100,13 +128,20 @@ def side_by_side(batches, group: int):
     return tf.transpose(stacked, [1, 0] + list(range(2, rank + 1)))
 
 
-def evaluation_dataset(images: np.ndarray, labels: np.ndarray, num_classes: int, batch_size: int):
+def evaluation_dataset(images, labels: np.ndarray, num_classes: int, batch_size: int):
     """Every image once, in order, the last batch kept: for validation, not training."""
     import tensorflow as tf
 
-    stream = tf.data.Dataset.from_tensor_slices((np.asarray(images), np.asarray(labels, dtype=np.int64)))
-    stream = stream.batch(batch_size).map(
-        lambda x, y: (to_model_range(x), tf.one_hot(y, num_classes, dtype=tf.float32)),
-        num_parallel_calls=tf.data.AUTOTUNE,
+    read, image_shape = batch_reader(images, labels)
+    stream = tf.data.Dataset.range(len(labels)).batch(batch_size)
+    stream = stream.map(
+        lambda index: _evaluation_batch(read, image_shape, index, num_classes), num_parallel_calls=tf.data.AUTOTUNE
     )
     return stream.prefetch(tf.data.AUTOTUNE)
+
+
+def _evaluation_batch(read, image_shape, index, num_classes: int):
+    import tensorflow as tf
+
+    pixels, classes = read_batch(read, image_shape, index)
+    return to_model_range(pixels), tf.one_hot(classes, num_classes, dtype=tf.float32)

@@ -79,12 +79,15 @@ def build_classifier(image_shape, num_classes: int, design: JudgeDesign = FLATTE
 
 
 def train_classifier(images, labels, num_classes: int, epochs=None, seed: int = 0, validation=None,
-                     design: JudgeDesign = FLATTEN):  # fmt: skip
+                     design: JudgeDesign = FLATTEN, progress=None):  # fmt: skip
     """Fit and measure; ``(model, accuracy, images measured)``.
 
     With ``validation`` (a ``data.LabelledImages``) it trains on every image
     and is measured on the validation images; otherwise on a stratified fifth
     held out of ``images``. ``epochs`` None: the design's own budget.
+    ``progress(epoch, epochs, accuracy)``, when given, hears the measured
+    accuracy after every epoch: a judge of the larger designs trains for
+    many minutes, and a user should see it learn.
     """
     x = to_model_range(np.asarray(images))
     labels = np.asarray(labels)
@@ -105,9 +108,24 @@ def train_classifier(images, labels, num_classes: int, epochs=None, seed: int = 
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    trainable.fit(x[train], labels[train], batch_size=design.batch_size, epochs=epochs, shuffle=True, verbose=0)
-    _, accuracy = trainable.evaluate(x_held, y_held, batch_size=256, verbose=0)  # augmentation is off here
-    return model, float(accuracy), int(len(y_held))
+
+    def measure() -> float:  # augmentation layers are off outside fit
+        return float(trainable.evaluate(x_held, y_held, batch_size=256, verbose=0)[1])
+
+    callbacks = []
+    if progress is not None:
+        heard = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, _: progress(epoch + 1, epochs, measure()))
+        callbacks.append(heard)
+    trainable.fit(x[train], labels[train], batch_size=design.batch_size, epochs=epochs, shuffle=True, verbose=0,
+                  callbacks=callbacks)  # fmt: skip
+    return model, measure(), int(len(y_held))
+
+
+def log_progress(design: JudgeDesign, measured_on: str):
+    """A ``train_classifier`` progress hook that logs one line per epoch."""
+    return lambda epoch, epochs, accuracy: log.info(
+        "judge %s: epoch %d/%d, accuracy %.4f on %s", design.name, epoch, epochs, accuracy, measured_on
+    )
 
 
 def learning_rate(design: JudgeDesign, epochs: int, images: int):
@@ -194,7 +212,7 @@ def load_or_train_classifier(
     epochs = design.epochs if epochs is None else epochs
     log.info("judge %s: training on %d real %s images for %d epochs", design.name, len(data.labels), dataset, epochs)
     model, accuracy, held = train_classifier(data.images, data.labels, data.num_classes, epochs, seed, validation,
-                                             design)  # fmt: skip
+                                             design, log_progress(design, measured_on))  # fmt: skip
     classifier = RealClassifier(model, accuracy, held, epochs, path, measured_on=measured_on, seed=seed,
                                 design=design.name)  # fmt: skip
     _write_cached(classifier, path)

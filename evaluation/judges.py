@@ -84,6 +84,34 @@ def coarse_network(image_shape, num_classes: int):
     return _head(keras, layers, image, layers.Flatten(name="flatten")(x), num_classes)
 
 
+def pooled_network(image_shape, num_classes: int):
+    """Four residual stages with batch normalisation (32 to 256 filters), global average pooling.
+
+    Built unlike the flatten judges on both counts the flatten docstring
+    names: normalised activations, and a head that averages over positions,
+    so where a thing sits in the picture cannot matter; it reads which local
+    patterns (strokes, edges, colour transitions) occur and how often.
+    """
+    keras, layers = _keras()
+    image = keras.Input(tuple(image_shape), name="image")
+    x = _normalised_conv(layers, image, 32, "stem")
+    for stage, width in enumerate((32, 64, 128, 256), start=1):
+        shortcut = x
+        x = _normalised_conv(layers, x, width, f"block{stage}a")
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{stage}b_conv")(x)
+        x = layers.BatchNormalization(name=f"block{stage}b_norm")(x)
+        if shortcut.shape[-1] != width:
+            shortcut = layers.Conv2D(width, 1, use_bias=False, name=f"block{stage}_shortcut")(shortcut)
+        x = layers.ReLU(name=f"block{stage}_relu")(layers.Add(name=f"block{stage}_add")([x, shortcut]))
+        x = layers.MaxPooling2D(2, padding="same", name=f"pool{stage}")(x)
+    return _head(keras, layers, image, layers.GlobalAveragePooling2D(name="average")(x), num_classes)
+
+
+def _normalised_conv(layers, x, width: int, name: str):
+    x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    return layers.ReLU(name=f"{name}_relu")(layers.BatchNormalization(name=f"{name}_norm")(x))
+
+
 def flips(image_shape) -> list:
     """Horizontal flips from 48 px on: a mirrored painting keeps its style, a mirrored digit does not."""
     _, layers = _keras()
@@ -123,7 +151,18 @@ COARSE = JudgeDesign(
     decay=True,
 )
 
-DESIGNS = {design.name: design for design in (FLATTEN, AUGMENTED, COARSE)}
+POOLED = JudgeDesign(
+    "pooled",
+    "residual stages with batch normalisation, global average pooling; trained like augmented: "
+    "reads which local patterns occur, not where",
+    pooled_network,
+    strong_augmentation,
+    epochs=16,
+    batch_size=64,
+    decay=True,
+)
+
+DESIGNS = {design.name: design for design in (FLATTEN, AUGMENTED, COARSE, POOLED)}
 PANEL = ("flatten", "augmented", "coarse")  # every figure's judges, unless --judges says otherwise
 
 

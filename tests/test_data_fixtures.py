@@ -160,8 +160,8 @@ def test_bad_files_are_skipped_by_name_and_odd_modes_decode(tmp_path):
         write_image(tmp_path / "cmyk.jpg", mode="CMYK", color=(255, 0, 0, 0)),
         write_image(tmp_path / "rgba.png", mode="RGBA", color=(255, 0, 0, 0)),
         write_image(tmp_path / "palette.gif", mode="P", color=3),
-        write_image(tmp_path / "tiny.png", size=(1, 1)),
         write_image(tmp_path / "name with spaces é.png"),
+        write_image(tmp_path / "small.png", size=(4, 30)),  # a quarter of 16 px: the smallest side kept
     ]
     sixteen = tmp_path / "sixteen.png"
     Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(sixteen)
@@ -172,9 +172,14 @@ def test_bad_files_are_skipped_by_name_and_odd_modes_decode(tmp_path):
     text.write_text("this is not a png")
     truncated = tmp_path / "truncated.jpg"
     truncated.write_bytes(write_image(tmp_path / "whole.jpg", size=(64, 64)).read_bytes()[:300])
-    paths = good + [zero, text, truncated]
+    tiny = write_image(tmp_path / "tiny.png", size=(1, 1))  # a flat tile once stretched: skipped and counted
+    thin = write_image(tmp_path / "thin.png", size=(3, 40))
+    paths = good + [zero, text, truncated, tiny, thin]
     decoded = decode_files(paths, list(range(len(paths))), 16, 3, "squash", progress=False)
-    assert sorted(path for path, _ in decoded.skipped) == sorted(map(str, [zero, text, truncated]))
+    assert sorted(path for path, _ in decoded.skipped) == sorted(map(str, [zero, text, truncated, tiny, thin]))
+    reasons = dict(decoded.skipped)
+    assert reasons[str(tiny)].startswith("ImageTooSmall: 1x1 pixels, under the 4 px")
+    assert reasons[str(thin)].startswith("ImageTooSmall: 3x40 pixels")
     assert decoded.images.shape == (len(good), 16, 16, 3)
     by_label = dict(zip(decoded.labels.tolist(), decoded.images, strict=True))
     assert by_label[3].min() == 255  # fully transparent red over white is white
@@ -187,7 +192,7 @@ def test_decode_cache_is_reused_and_keyed_by_settings(tmp_path, monkeypatch):
     first = decode_files(paths, [0, 1, 2], 8, 3, "squash", cache_dir=tmp_path / "cache", progress=False)
     import data.images
 
-    monkeypatch.setattr(data.images, "_decode_all", lambda *a, **k: pytest.fail("decoded again"))
+    monkeypatch.setattr(data.images, "_try_decode", lambda *a, **k: pytest.fail("decoded again"))
     second = decode_files(paths, [0, 1, 2], 8, 3, "squash", cache_dir=tmp_path / "cache", progress=False)
     assert np.array_equal(first.images, second.images)
     with pytest.raises(pytest.fail.Exception, match="decoded again"):  # other settings, other cache entry

@@ -112,7 +112,8 @@ def test_a_run_resumes_in_another_precision_with_its_optimizer_slots_either_way(
     The way there runs the script; the way back restores the float16 checkpoint in this process, which
     spares a third script start (the part of this test that costs).
     """
-    from training.checkpoints import restore_checkpoint
+    from base.rundir import Position
+    from training.checkpoints import apply_checkpoint, read_checkpoint
 
     run = tmp_path / "run"
     train("train_dcgan.py", *tiny_digits(steps=3), "--epochs", "1", "--out", run)
@@ -122,7 +123,8 @@ def test_a_run_resumes_in_another_precision_with_its_optimizer_slots_either_way(
     settings, found = DCGAN.settings_from_flags(["--resume", "--out", str(run), "--mixed-precision", "float32"])
     assert settings.devices.policy == "float32"
     back = DCGAN.build_trainer(settings, found.image_shape, len(found.class_names))
-    restore_checkpoint(back, run / "checkpoints", 2)
+    position = Position(2, 0)
+    apply_checkpoint(back, run / "checkpoints", *read_checkpoint(back, run / "checkpoints", position), position)
     for role in ("generator", "discriminator"):
         slots = [sorted(key for key in arrays if key.startswith(f"{role}_optimizer/")) for arrays in states]
         assert slots[0] == slots[1]  # the same slots in either precision

@@ -249,6 +249,6 @@ def test_folder_with_bad_files_trains_and_names_them(tmp_path):
         "--quiet",
     )
     log = (run / "train.log").read_text()
-    assert "skipped 2 unreadable image files" in log
+    assert "skipped 2 image files (2 unreadable)" in log
     assert "broken.jpg" in log and "empty.png" in log and "broken.jpg" in result.stderr
     assert json.loads((run / "config.json").read_text())["num_images"] == 10

@@ -16,7 +16,7 @@ from base.networks import save_network
 from base.rundir import Position, prune_checkpoints
 from models.trainers.base import loss_scale
 from sampling import class_grid, mixing_matrix, render_grid, save_grid
-from training.checkpoints import save_checkpoint
+from training.checkpoints import DiskWatch, save_checkpoint
 
 
 def epoch_number(keras_epoch: int) -> int:
@@ -258,10 +258,15 @@ class Checkpoint(keras.callbacks.Callback):
         self.keep = keep
         self.first_step = first_step
         self.epoch = 0
+        self.disk = DiskWatch()
 
     def save(self, position: Position) -> None:
+        self.disk.check(self.directory, self.model)
         save_checkpoint(self.model, self.directory, position)
         prune_checkpoints(self.directory, self.model.saved_roles(), self.keep)
+
+    def on_train_begin(self, logs=None):
+        self.disk.check(self.directory, self.model)  # before the first epoch, not after it
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch

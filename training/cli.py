@@ -100,7 +100,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="random horizontal flips (default: on for wikiart, off otherwise)",
     )
-    data.add_argument("--cache-dir", help="where decoded images are cached (default: ~/.cache/artgan)")
+    data.add_argument(
+        "--cache-dir",
+        help="where decoded images are cached, once per image size, shared by every run (default: ~/.cache/artgan); "
+        "beyond $ARTGAN_CACHE_GB (default 50) the least recently used sizes are removed",
+    )
 
 
 def add_training_flags(parser: argparse.ArgumentParser) -> None:

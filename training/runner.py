@@ -8,20 +8,21 @@ all train through ``run``.
 
 from __future__ import annotations
 
+import errno
 import logging
-import shutil
+import sys
 
 import keras
 
 from base.errors import UserError
 from base.gpus import start_gpus
-from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, remove_partial_files
+from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, move_aside, remove_incomplete
 from base.terminal import fit_verbosity
 from data import LabelledImages, load_images, steps_per_epoch, training_dataset
 from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise
 from training.callbacks import Checkpoint, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
-from training.checkpoints import restore_checkpoint
+from training.checkpoints import DamagedCheckpoint, apply_checkpoint, out_of_space, read_checkpoint
 from training.devices import (
     check_batch_split,
     describe,
@@ -62,7 +63,6 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
     )
     if chief:
         run_dir.write_config(to_json(settings, found))
-        warn_if_disk_is_short(trainer, run_dir)
     images = settings.optimisation.batch_size * (trainer.real_batches_per_step or 1)
     log.info(
         "run directory %s; epochs %d..%d of %d steps, each on %d real images",
@@ -77,7 +77,13 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile, trainer.steps_per_execution)
     )
     callbacks = recipe.callbacks(trainer, run_dir, settings, found, data, position, chief)
-    history = run_epochs(trainer, data, settings, found, position, callbacks, recipe.fit_options(settings, validation))
+    options = recipe.fit_options(settings, validation)
+    try:
+        history = run_epochs(trainer, data, settings, found, position, callbacks, options)
+    except OSError as error:  # a sample grid or the log on a full disk; a checkpoint says so itself
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise UserError(out_of_space(run_dir.checkpoints, f"could not write to {run_dir.root}", error)) from None
     if not chief:
         log.info("done (a worker: the chief writes %s)", run_dir.root)
         return run_dir
@@ -112,8 +118,23 @@ def resuming(settings: Settings) -> bool:
     return bool(getattr(settings.run, "resume", False))
 
 
+class RunLog(logging.FileHandler):
+    """train.log: any text (a file name that is not UTF-8 as \\x escapes), and silent once its disk is full.
+
+    Logging's own handler prints a traceback for every line it cannot write,
+    which would bury the one line that says the disk is full.
+    """
+
+    def __init__(self, path):
+        super().__init__(path, encoding="utf-8", errors="backslashreplace")
+
+    def handleError(self, record):
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
+
+
 def attach_log_file(run: RunDirectory) -> None:
-    handler = logging.FileHandler(run.train_log, encoding="utf-8")
+    handler = RunLog(run.train_log)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(handler)
 
@@ -151,38 +172,44 @@ def find(recipe, settings: Settings, data: LabelledImages, real_batches: int | N
 
 
 def resume_point(trainer, run: RunDirectory, settings: Settings) -> Position:
-    """Restore the newest complete checkpoint of a resumed run; a new run starts at the beginning."""
+    """Restore the newest checkpoint that loads; a new run starts at the beginning.
+
+    Files no complete checkpoint owns are removed first (a save killed or
+    stopped by a full disk leaves them); a newest checkpoint that does not
+    load is moved to ``checkpoints/damaged/`` and the one before it is taken.
+    """
     if not resuming(settings):
         return Position(0)
-    remove_partial_files(run.checkpoints)
+    removed = remove_incomplete(run.checkpoints)
+    if removed:
+        names = ", ".join(path.name for path in removed)
+        log.info("removed %d files of incomplete checkpoints from %s: %s", len(removed), run.checkpoints, names)
     positions = complete_checkpoints(run.checkpoints)
     if not positions:
         log.info("no complete checkpoint in %s yet: starting at epoch 1", run.checkpoints)
         return Position(0)
-    restore_checkpoint(trainer, run.checkpoints, positions[-1])
-    log.info("resumed from the checkpoint at %s", positions[-1])
-    return positions[-1]
-
-
-def warn_if_disk_is_short(trainer, run: RunDirectory) -> None:
-    """A checkpoint holds each network and about two optimizer slots per weight (Adam)."""
-    weights = sum(network.count_params() for network in trainer.networks().values())
-    needed = 3 * (weights * 4 * 3)
-    free = shutil.disk_usage(run.root).free
-    if free < needed:
-        log.warning(
-            "only %.1f MB free in %s, less than three checkpoints (%.1f MB): training may fail to save",
-            free / 1e6,
-            run.root,
-            needed / 1e6,
-        )
+    damaged = []
+    for position in reversed(positions):
+        try:
+            networks, state = read_checkpoint(trainer, run.checkpoints, position)
+        except DamagedCheckpoint as error:
+            damaged.append((position, str(error)))
+            continue
+        apply_checkpoint(trainer, run.checkpoints, networks, state, position)
+        for skipped, reason in damaged:
+            folder = move_aside(run.checkpoints, skipped)
+            log.warning("skipped the checkpoint at %s, which does not load (%s); its files are now in %s",
+                        skipped, reason, folder)  # fmt: skip
+        log.info("resumed from the checkpoint at %s", position)
+        return position
+    raise UserError(f"none of the {len(positions)} checkpoints in {run.checkpoints} loads; the newest: {damaged[0][1]}")
 
 
 def fit_epochs(trainer, data, settings: Settings, found: Found, first: int, last: int, callbacks, options, skip=0):
     """``fit`` over epochs first+1..last (1-based), the first of them entered ``skip`` batches late."""
     steps = found.steps_per_epoch_actual
     stream = training_dataset(
-        data.images,
+        data.training_source(),
         data.labels,
         data.num_classes,
         settings.optimisation.batch_size,
