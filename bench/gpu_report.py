@@ -191,10 +191,11 @@ def run_peak(args) -> dict[str, float]:
 def best_seconds(call, calls: int = 10) -> float:
     """The fastest of ``calls`` calls after two warm-ups, each waited for by reading one element of its result."""
 
+    from bench.throughput import waited
+
     def once():
         start = time.perf_counter()
-        result = call()
-        float(result[(0,) * len(result.shape)])
+        waited(call())
         return time.perf_counter() - start
 
     once(), once()

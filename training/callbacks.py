@@ -104,7 +104,7 @@ class EpochLog(keras.callbacks.Callback):
 
 def applied_updates(optimizer) -> int:
     """Updates an optimizer applied so far; a loss-scale optimizer's count leaves out the ones it skipped."""
-    return int(np.asarray(optimizer.iterations.numpy()))
+    return int(optimizer.iterations.numpy())
 
 
 class SampleGrid(keras.callbacks.Callback):
