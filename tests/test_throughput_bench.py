@@ -167,18 +167,20 @@ def test_torch_twin_of_the_dcgan_generator_doubles_as_the_keras_one(upsampling):
     assert tuple(image.shape) == (batch, 3, 32, 32) and generator.output_shape == (None, 32, 32, 3)
 
 
-def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp_path):
+def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp_path, capsys):
     """On this CPU: the report stops with a line saying why; --cpu runs one tiny case through the same path."""
     import json
 
     import tensorflow as tf
 
+    from bench import gpu_report
+
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU: the report measures it (bench/gpu_report.py)")
     report = ROOT / "bench" / "gpu_report.py"
-    refused = run_script(report, cwd=tmp_path)
-    assert refused.returncode == 1 and refused.stdout.startswith("no GPU found: ")
-    assert "--cpu runs its cases on this CPU instead" in refused.stdout
+    assert gpu_report.main([]) == 1  # in this process: a script start fewer
+    refused = capsys.readouterr().out
+    assert refused.startswith("no GPU found: ") and "--cpu runs its cases on this CPU instead" in refused
     done = run_script(report, "--cpu", "--image-size", "16", "--filters", "8", "--batch", "4", "--steps", "2",
                       "--warmup", "1", "--quick", "--only", "wgan-float16", "--json", tmp_path / "r.json",
                       cwd=tmp_path, timeout=600)  # fmt: skip
