@@ -88,7 +88,7 @@ def main(argv=None):
         parser.error(f"--data-dir {args.data_dir} is not a directory")
     check_inception_flags(parser, args.inception_weights, args.fid_stats)
 
-    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import keras
 
     from base.networks import load_generator

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_export_flags(args.format, args.out, args.quantize)
-    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import sampling
     from sampling.export import export_generator
 

@@ -67,7 +67,7 @@ def main(argv=None):
     if args.split == "val" and args.dataset != "wikiart":
         parser.error("--split val applies to --dataset wikiart (the ArtGAN style_val.csv) only")
 
-    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     from pathlib import Path
 
     from base.rundir import DEFAULT_CACHE

@@ -231,7 +231,7 @@ def main(argv=None):
     if args["timelapse"]:
         write_timelapse(args)  # the run's PNGs only: no TensorFlow
         return
-    start_tensorflow_quietly()  # TensorFlow loads here, after the flags are checked
+    start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import sampling
 
     checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])

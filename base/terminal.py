@@ -46,17 +46,27 @@ STARTUP_NOISE = (
 )
 
 
-def start_tensorflow_quietly() -> None:
-    """Import TensorFlow and find its devices with its C++ start-up notices left out of stderr.
+def start_tensorflow_quietly(say_where: bool = False) -> None:
+    """Import TensorFlow and find its devices with its C++ start-up notices left out of stderr; then the GPUs.
 
     A new user's first run otherwise opens with oneDNN notices and ``failed
     call to cuInit: INTERNAL: CUDA error``, which reads like a failure. Every
     other line TensorFlow prints meanwhile is passed on. A user who sets
     ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's own logging, notices and all;
     otherwise it is set to 3 (errors surface as Python exceptions anyway).
+    Whichever way TensorFlow started, the GPUs then share their memory and a
+    GPU that TensorFlow cannot use is named in one warning (``base.gpus``);
+    ``say_where`` logs the device it computes on (the training scripts name
+    theirs in their own start-up line).
     """
-    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        return
+    from base.gpus import start_gpus
+
+    if "tensorflow" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        import_tensorflow_quietly()
+    start_gpus(say_where)
+
+
+def import_tensorflow_quietly() -> None:
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     sys.stderr.flush()
     saved = os.dup(2)

@@ -24,7 +24,9 @@ convolutions of the networks' shapes, timed in the same run (best call).
 
 The machine is shared: before every case the 1-minute load average is
 printed and recorded, and a case waits (up to --wait seconds) for it to
-fall below --max-load. A case started above it is flagged in the table.
+fall below --max-load (0.35 per core by default, so a many-core host does
+not wait for a quiet it never has). A case started above it is flagged in
+the table. On a GPU, ``bench/gpu_report.py`` makes the figures.
 
 Examples:
   python bench/throughput.py --quick --only dcgan-28
@@ -62,7 +64,7 @@ class Case:
     kind: str  # "keras" (trainer.fit), "plain" (tf.function(train_step)), "torch", "peak"
     model: str = ""  # "dcgan" | "wgan"
     size: int = 0
-    precision: str = "float32"  # or "bfloat16" (Keras mixed_bfloat16 / torch autocast)
+    precision: str = "float32"  # or "bfloat16" (Keras mixed_bfloat16 / torch autocast), "float16" (mixed_float16)
     jit: bool = False
     grappler: bool = True  # False: TensorFlow's graph optimizer off (a profiling variant)
     onednn: bool = True  # False: TensorFlow's own Eigen kernels, its default on CPUs without AVX-512 VNNI/BF16 or AMX
@@ -78,6 +80,7 @@ def _cases() -> dict[str, Case]:
             Case(f"{model}-64-jit", "keras", model, 64, jit=True),
             Case(f"{model}-64-bf16", "keras", model, 64, "bfloat16"),
             Case(f"{model}-64-bf16-jit", "keras", model, 64, "bfloat16", jit=True),
+            Case(f"{model}-64-f16", "keras", model, 64, "float16"),
         ]
     cases += [
         Case("wgan-64-plain", "plain", "wgan", 64),
@@ -95,7 +98,14 @@ def _cases() -> dict[str, Case]:
 CASES = _cases()
 # Run only when named: XLA compiles the WGAN-GP step (double backprop in a graph loop) for tens of minutes
 # on the CPU, and the bare-graph-optimizer run is a profiling aid.
-EXTRA_CASES = ("wgan-64-jit", "wgan-64-bf16-jit", "wgan-64-plain-jit", "wgan-64-nograppler", "wgan-64-eigen")
+EXTRA_CASES = (
+    "wgan-64-jit",
+    "wgan-64-bf16-jit",
+    "wgan-64-plain-jit",
+    "wgan-64-nograppler",
+    "wgan-64-eigen",
+    "wgan-64-f16",
+)
 
 
 @dataclass
@@ -107,6 +117,7 @@ class Result:
     ms_spread: tuple[float, float] = (float("nan"), float("nan"))  # min, max of the timed iterations
     cpu_ms_per_iteration: float = float("nan")  # process CPU time (all threads), median
     first_iteration_s: float = float("nan")  # tracing (and XLA compilation) included
+    first_iteration_cpu_s: float = float("nan")  # the same in process CPU time: less at the mercy of a busy machine
     images_per_iteration: int = 0
     gflop_per_iteration: float = float("nan")
     note: str = ""
@@ -240,6 +251,7 @@ def run_keras(case: Case, args) -> Result:
     times = intervals(clock.marks[1:])  # from the end of the first step: fit's own set-up is not an iteration
     flops = iteration_flops(case, trainer, settings)
     result = timed_result(case, warm[0][0], times, images_per_step(settings, case), flops)
+    result.first_iteration_cpu_s = warm[0][1]
     if args.profile:
         add_profile(result, "tensorflow", lambda steps: trainer.fit(data, epochs=1, steps_per_epoch=steps, verbose=0))
     return result
@@ -308,13 +320,13 @@ def run_peak(case: Case, args) -> Result:
     for dtype in (tf.float32, tf.bfloat16):
         a = tf.cast(tf.random.normal((size, size)), dtype)
         matmul = tf.function(lambda x: tf.matmul(x, x))
-        kernels = {f"matmul {dtype.name}": (lambda a=a, f=matmul: f(a).numpy(), 2 * size**3)}
+        kernels = {f"matmul {dtype.name}": (lambda a=a, f=matmul: waited(f(a)), 2 * size**3)}
         conv = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))
         for batch, pixels, channels in probes:
             x = tf.cast(tf.random.normal((batch, pixels, pixels, channels)), dtype)
             w = tf.cast(tf.random.normal((3, 3, channels, channels)) * 0.05, dtype)
             kernels[f"conv3x3 {batch}x{pixels}x{pixels}x{channels} {dtype.name}"] = (
-                lambda x=x, w=w, f=conv: f(x, w).numpy(),
+                lambda x=x, w=w, f=conv: waited(f(x, w)),
                 2 * batch * pixels * pixels * channels * channels * 9,
             )
         for name, (call, flops) in kernels.items():
@@ -326,6 +338,11 @@ def run_peak(case: Case, args) -> Result:
         result.cpu_peaks[f"conv3x3 {dtype.name}"] = max(result.cpu_peaks[name] for name in convs)
     result.note = f"matmul {size}x{size}x{size}; conv3x3: the best of the shapes batch x H x W x channels above"
     return result
+
+
+def waited(result) -> None:
+    """Wait for a kernel by reading one element of its result: no copy of the whole result to the host."""
+    float(result[(0,) * len(result.shape)])
 
 
 def _kernel_seconds(call, args) -> tuple[float, float]:
@@ -431,7 +448,8 @@ def describe(result: Result) -> str:
     return (
         f"{result.ms_per_iteration:.1f} ms/iteration (median of {result.iterations}; CPU "
         f"{result.cpu_ms_per_iteration:.0f} ms), {result.images_per_second:.1f} images/s, "
-        f"{result.gflops:.1f} GFLOP/s, first iteration {result.first_iteration_s:.1f} s"
+        f"{result.gflops:.1f} GFLOP/s, first iteration {result.first_iteration_s:.1f} s "
+        f"(CPU {result.first_iteration_cpu_s:.1f} s)"
     )
 
 
@@ -511,7 +529,12 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, help="untimed iterations first, tracing included (default: 2)")
     parser.add_argument("--iterations", type=int, help="at least this many timed iterations (default: 3; quick 2)")
     parser.add_argument("--min-seconds", type=float, help="and at least this long timed (default: 20; quick 1)")
-    parser.add_argument("--max-load", type=float, default=0.7, help="wait for a 1-minute load below this")
+    parser.add_argument(
+        "--max-load",
+        type=float,
+        default=0.35 * (os.cpu_count() or 2),
+        help="wait for a 1-minute load below this (default: 0.35 per core)",
+    )
     parser.add_argument("--wait", type=float, help="seconds to wait for it per case (default: 600; quick 0)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds one case may take (default: 1800)")
     parser.add_argument(

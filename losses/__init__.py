@@ -10,6 +10,7 @@ from losses.creative import damped_style_loss, damped_target, posterior_entropy,
 from losses.wasserstein import (
     generator_wasserstein_loss,
     gradient_penalty,
+    input_gradients,
     interpolate,
     wasserstein_estimate,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "generator_validity_loss",
     "generator_wasserstein_loss",
     "gradient_penalty",
+    "input_gradients",
     "interpolate",
     "validity_accuracy",
     "wasserstein_estimate",

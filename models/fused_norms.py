@@ -11,7 +11,10 @@ step's op time, more than the convolutions (BENCHMARKS.md).
 
 - BatchNormalization in training: TensorFlow's ``FusedBatchNormV3`` (oneDNN
   on CPUs, cuDNN on GPUs), one kernel per direction, float32 statistics
-  for bfloat16 inputs.
+  for bfloat16 inputs. Synchronized over several replicas, Keras's call
+  makes three all-reduces per call (sum, sum of squares, count) and two more
+  in the backward; :func:`synchronized_batch_norm` makes one each way, with
+  the same statistics (E[x^2] - E[x]^2 over the global batch, as Keras).
 - GroupNormalization with one group (the critic's layer norm): a closed-form
   backward over per-sample, per-channel sums, itself differentiable, so the
   penalty's double backward differentiates a few ops instead of the autodiff
@@ -25,9 +28,8 @@ step's op time, more than the convolutions (BENCHMARKS.md).
 The layers stay Keras's own: class, config, weights and ``.h5`` files are
 untouched, a network loaded with ``keras.models.load_model`` runs Keras's
 call, and every case the kernels do not cover (inference, masks, float64,
-other axes or group counts, synchronized statistics over several replicas)
-goes to Keras's call. tests/test_fused_norms.py compares both with Keras's
-layers and with plain autodiff in float64.
+other axes or group counts) goes to Keras's call. tests/test_fused_norms.py
+compares both with Keras's layers and with plain autodiff in float64.
 """
 
 from __future__ import annotations
@@ -61,12 +63,10 @@ def fuse_layer(layer) -> None:
 
 
 def fused_batch_norm_applies(layer, inputs, training, mask) -> bool:
-    """Whether ``FusedBatchNormV3`` computes what Keras's call would, for this call.
+    """Whether the kernels here compute what Keras's call would, for this call.
 
     Not in inference (Keras normalises by the moving statistics), not with a
-    mask, renorm or a feature axis other than the last, not for float64, and
-    not for synchronized statistics over several replicas: the kernel sees
-    its own replica's batch only.
+    mask, renorm or a feature axis other than the last, and not for float64.
     """
     rank = len(inputs.shape)
     return (
@@ -77,14 +77,29 @@ def fused_batch_norm_applies(layer, inputs, training, mask) -> bool:
         and rank in (2, 4)
         and layer.axis in (-1, rank - 1)
         and inputs.dtype in FUSED_DTYPES
-        and not (layer.synchronized and tf.distribute.get_strategy().num_replicas_in_sync > 1)
     )
+
+
+def synchronized_replicas(layer):
+    """The replica context whose replicas share this layer's statistics, or None where there is one batch.
+
+    ``FusedBatchNormV3`` sees its own replica's rows only, so a synchronized
+    layer over several replicas needs :func:`synchronized_batch_norm`. In a
+    cross-replica context (a callback drawing samples) Keras's call uses the
+    local batch too.
+    """
+    if not layer.synchronized or tf.distribute.get_strategy().num_replicas_in_sync < 2:
+        return None
+    return tf.distribute.get_replica_context()
 
 
 def fused_batch_norm_call(self, inputs, training=None, mask=None):
     """``BatchNormalization.call`` through ``FusedBatchNormV3`` in training, Keras's own call otherwise."""
     if not fused_batch_norm_applies(self, inputs, training, mask):
         return keras.layers.BatchNormalization.call(self, inputs, training=training, mask=mask)
+    replicas = synchronized_replicas(self)
+    if replicas is not None:
+        return synchronized_batch_norm(self, inputs, replicas)
     channels = inputs.shape[-1]
     scale = tf.cast(self.gamma, "float32") if self.scale else tf.ones([channels])
     offset = tf.cast(self.beta, "float32") if self.center else tf.zeros([channels])
@@ -94,9 +109,35 @@ def fused_batch_norm_call(self, inputs, training=None, mask=None):
     )[:3]
     count = tf.cast(tf.size(inputs, out_type=tf.int64) // channels, "float32")
     variance = variance * (count - 1.0) / count  # the kernel returns the unbiased variance; Keras averages the biased
-    self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-    self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+    update_moving_statistics(self, mean, variance)
     return tf.cast(tf.reshape(outputs, tf.shape(inputs)), self.compute_dtype)
+
+
+def synchronized_batch_norm(layer, inputs, replicas):
+    """Keras's synchronized statistics with one all-reduce: sums, sums of squares and the count in one vector.
+
+    Its gradient is one all-reduce too (of the same vector's gradient), where
+    Keras's call makes three forward and two backward; the statistics are
+    Keras's, E[x^2] - E[x]^2 over the global batch, in float32.
+    """
+    channels = inputs.shape[-1]
+    x = tf.cast(inputs, "float32")
+    axes = list(range(len(inputs.shape) - 1))
+    count = tf.cast(tf.size(x) // channels, "float32")
+    local = tf.concat([tf.reduce_sum(x, axes), tf.reduce_sum(tf.square(x), axes), tf.reshape(count, [1])], 0)
+    total = replicas.all_reduce(tf.distribute.ReduceOp.SUM, local)
+    mean = total[:channels] / total[-1]
+    variance = tf.maximum(total[channels : 2 * channels] / total[-1] - tf.square(mean), 0.0)
+    update_moving_statistics(layer, mean, variance)
+    scale = tf.cast(layer.gamma, "float32") if layer.scale else None
+    offset = tf.cast(layer.beta, "float32") if layer.center else None
+    outputs = tf.nn.batch_normalization(x, mean, variance, offset, scale, layer.epsilon)
+    return tf.cast(outputs, layer.compute_dtype)
+
+
+def update_moving_statistics(layer, mean, variance) -> None:
+    layer.moving_mean.assign(layer.moving_mean * layer.momentum + mean * (1.0 - layer.momentum))
+    layer.moving_variance.assign(layer.moving_variance * layer.momentum + variance * (1.0 - layer.momentum))
 
 
 # --------------------------------------------------------------------------- GroupNormalization, one group

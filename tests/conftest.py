@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data in ../shared/data and small generated image trees."""
+"""Shared fixtures: the real data in ../shared/data and small generated image trees; the suite on a GPU machine."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import os
 # The CPU kernels the scripts ask for (training.cli.prefer_onednn_kernels), in this process and in every
 # script it starts, whichever test runs first.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# On a machine with an NVIDIA GPU (README, "Tests"): the two test processes share the GPU (memory growth), and
+# float32 convolutions and matmuls stay float32 (no TF32, whose 10-bit products the tolerances were not set for).
+# The scripts the tests start train on the CPU (run_script), where resuming is exact and the figures were recorded.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+os.environ.setdefault("NVIDIA_TF32_OVERRIDE", "0")
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +23,23 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_tf32():
+    """TF32 off in this process too (NVIDIA_TF32_OVERRIDE covers the libraries; this, TensorFlow's own switch)."""
+    import tensorflow as tf
+
+    tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
+@contextlib.contextmanager
+def on_the_cpu():
+    """Ops and variables placed on the CPU, where a test compares with figures the CPU's kernels made."""
+    import tensorflow as tf
+
+    with tf.device("/CPU:0"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -46,12 +69,19 @@ def write_image(path: Path, size=(20, 12), mode="RGB", color=(200, 30, 60), fmt=
     return path
 
 
-def run_script(*args, cwd=ROOT, timeout=600, project=True):
-    """Run a script in a fresh Python process, as a user would; ``project=False`` hides our packages."""
+def run_script(*args, cwd=ROOT, timeout=600, project=True, cpu=True):
+    """Run a script in a fresh Python process, as a user would; ``project=False`` hides our packages.
+
+    On the CPU unless ``cpu=False``, even on a machine with a GPU: the tests compare runs bit for bit
+    (a resumed run with a straight one), with figures the CPU's kernels made, and one device with two
+    logical CPU devices; a GPU's kernels round differently from run to run.
+    """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("PYTHONPATH", None)
     if project:
         env["PYTHONPATH"] = str(ROOT)
+    if cpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
     return subprocess.run(
         [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )

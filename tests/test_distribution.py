@@ -77,7 +77,7 @@ print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "di
 def test_mirrored_step_equals_single_device_step(tmp_path, which):
     script = tmp_path / "one_step.py"
     script.write_text(ONE_STEP)
-    result = run_script(script, which)
+    result = run_script(script, which)  # on the CPU: one CPU against two logical CPUs
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
@@ -125,6 +125,7 @@ def test_two_local_workers_write_one_run_directory(tmp_path):
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
         env = dict(os.environ, TF_CONFIG=tf_config, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+        env["CUDA_VISIBLE_DEVICES"] = ""  # two processes on one machine: the CPU each, not one GPU twice
         workers.append(
             subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
@@ -143,3 +144,50 @@ def test_multiworker_needs_seed_and_out():
     result = run_script("train_dcgan.py", "--dataset", "digits", "--strategy", "multiworker")
     assert result.returncode == 2
     assert "--strategy multiworker needs --seed and --out" in result.stderr.strip().splitlines()[-1]
+
+
+def test_one_step_makes_one_all_reduce_per_batch_norm_call_each_way_and_one_per_update():
+    """bench/allreduce.py's count of the traced step, against what it derives (tests/test_fused_norms.py: 3 and 2
+    for Keras's own call)."""
+    result = run_script(ROOT / "bench" / "allreduce.py", "--image-size", "16", "--filters", "8", "--batch", "8",
+                        "--n-critic", "2", "--trainers-only", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["model"]: row for row in map(json.loads, result.stdout.strip().splitlines()[-2:])}
+    for row in rows.values():
+        assert row["trainers"] == row["expected_trainers"], row
+    assert (rows["dcgan"]["trainers"], rows["dcgan"]["expected_keras"]) == (14, 33)  # 2 + 1 BatchNorms at 16 px
+    assert (rows["wgan"]["trainers"], rows["wgan"]["expected_keras"]) == (23, 58)  # 5 in the generator, n_critic 2
+
+
+KERAS_OVER_REPLICAS = """
+import json
+import numpy as np
+import tensorflow as tf
+from bench.allreduce import two_logical_cpus
+strategy = two_logical_cpus()
+import keras
+x, y = np.random.rand(32, 4).astype("f"), np.random.rand(32, 1).astype("f")
+report = {}
+for name, options in (("jit", dict(jit_compile=True)), ("steps_per_execution", dict(steps_per_execution=2))):
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse", **options)
+    try:
+        model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=1, verbose=0)
+        report[name] = "works"
+    except tf.errors.InvalidArgumentError:
+        report[name] = "fails"
+print(json.dumps(report))
+"""
+
+
+def test_keras_still_cannot_run_xla_or_several_steps_per_call_over_replicas(tmp_path):
+    """Why training.recipes.check_devices refuses --jit and --steps-per-execution with a strategy.
+
+    When a Keras release makes either work, this fails: then allow it there.
+    """
+    script = tmp_path / "over_replicas.py"
+    script.write_text(KERAS_OVER_REPLICAS)
+    result = run_script(script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"jit": "fails", "steps_per_execution": "fails"}

@@ -7,7 +7,7 @@ is off at second order; equal to Keras's at first order in every precision.
 """
 
 import inspect
-import types
+import json
 
 import keras
 import numpy as np
@@ -95,17 +95,71 @@ def test_the_fused_batch_norm_leaves_inference_masks_and_float64_to_keras():
     assert not applies(keras.layers.BatchNormalization(renorm=True), images, True, None)
 
 
-def test_synchronized_statistics_over_two_replicas_stay_with_keras(monkeypatch):
-    """Under two replicas the fused kernel would normalise by each replica's half batch.
+SYNCHRONIZED = """
+import json
+import numpy as np
+import tensorflow as tf
+from bench.allreduce import collective_ops, two_logical_cpus
+strategy = two_logical_cpus()
+import keras
+from models import fused_norms
+
+rng = np.random.default_rng(0)
+inputs = rng.normal(2.0, 3.0, (8, 5, 6, 4)).astype("float32")  # 4 rows per replica
+upstream = rng.normal(size=inputs.shape).astype("float32")
+gamma, beta = rng.uniform(0.5, 1.5, 4).astype("float32"), rng.uniform(-1, 1, 4).astype("float32")
+with strategy.scope():
+    layers = [keras.layers.BatchNormalization(synchronized=True) for _ in range(2)]
+    for layer in layers:
+        layer.build((None, 5, 6, 4))
+        layer.gamma.assign(gamma)
+        layer.beta.assign(beta)
+fused_norms.fuse_layer(layers[1])
+batch = next(iter(strategy.experimental_distribute_dataset(
+    tf.data.Dataset.from_tensor_slices((inputs, upstream)).batch(8))))
+
+def step(layer):
+    def replica(x, dy):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+        return [y, *tape.gradient(y, [x, layer.gamma, layer.beta], output_gradients=dy)]
+    return tf.function(lambda b: strategy.run(replica, args=b))
+
+report = {}
+for name, layer in (("keras", layers[0]), ("fused", layers[1])):
+    function = step(layer)
+    report[name + "_all_reduces"] = collective_ops(function.get_concrete_function(batch)) // 2
+    out = function(batch)
+    report[name] = [np.concatenate([np.asarray(v) for v in strategy.experimental_local_results(t)]).tolist()
+                    for t in out] + [layer.moving_mean.numpy().tolist(), layer.moving_variance.numpy().tolist()]
+print(json.dumps(report))
+"""
+
+
+def test_synchronized_statistics_over_two_replicas_match_keras_with_one_all_reduce_each_way(tmp_path):
+    """Outputs, gradients, gamma and beta's gradients and the moving statistics of Keras's synchronized call.
 
     (tests/test_distribution.py trains on two replicas against one, end to end.)
     """
-    images = tf.zeros((2, 4, 4, 3))
-    synchronized, local = keras.layers.BatchNormalization(synchronized=True), keras.layers.BatchNormalization()
-    assert fused_norms.fused_batch_norm_applies(synchronized, images, True, None)
-    monkeypatch.setattr(tf.distribute, "get_strategy", lambda: types.SimpleNamespace(num_replicas_in_sync=2))
-    assert not fused_norms.fused_batch_norm_applies(synchronized, images, True, None)
-    assert fused_norms.fused_batch_norm_applies(local, images, True, None)  # each replica its own batch anyway
+    from tests.conftest import run_script
+
+    script = tmp_path / "synchronized.py"
+    script.write_text(SYNCHRONIZED)
+    result = run_script(script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["keras_all_reduces"] == 5 and report["fused_all_reduces"] == 2  # forward 3 + backward 2; 1 + 1
+    names = ["outputs", "d inputs", "d gamma", "d beta", "moving mean", "moving variance"]
+    for name, got, want in zip(names, report["fused"], report["keras"], strict=True):
+        got, want = np.asarray(got), np.asarray(want)
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5 * np.abs(want).max(), err_msg=name)
+
+
+def test_synchronized_layers_on_one_replica_take_the_fused_kernel():
+    layer = keras.layers.BatchNormalization(synchronized=True)
+    assert fused_norms.fused_batch_norm_applies(layer, tf.zeros((2, 4, 4, 3)), True, None)
+    assert fused_norms.synchronized_replicas(layer) is None  # one replica: nothing to share
 
 
 def test_inference_runs_keras_call_on_the_moving_statistics():

@@ -165,3 +165,37 @@ def test_torch_twin_of_the_dcgan_generator_doubles_as_the_keras_one(upsampling):
     with torch.no_grad():
         image = twin.eval()(torch.randn(batch, latent), torch.eye(classes)[:batch])
     assert tuple(image.shape) == (batch, 3, 32, 32) and generator.output_shape == (None, 32, 32, 3)
+
+
+def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp_path, capsys):
+    """On this CPU: the report stops with a line saying why; --cpu runs one tiny case through the same path."""
+    import json
+
+    import tensorflow as tf
+
+    from bench import gpu_report
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("this machine has a GPU: the report measures it (bench/gpu_report.py)")
+    report = ROOT / "bench" / "gpu_report.py"
+    assert gpu_report.main([]) == 1  # in this process: a script start fewer
+    refused = capsys.readouterr().out
+    assert refused.startswith("no GPU found: ") and "--cpu runs its cases on this CPU instead" in refused
+    done = run_script(report, "--cpu", "--image-size", "16", "--filters", "8", "--batch", "4", "--steps", "2",
+                      "--warmup", "1", "--quick", "--only", "wgan-float16", "--json", tmp_path / "r.json",
+                      cwd=tmp_path, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| WGAN-GP | float16 | off |")]
+    assert len(rows) == 1, done.stdout
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    first, ms, per_call, per_second, minutes, share, memory = cells[3:]
+    assert float(first) > 0 and float(ms) > 0 and memory == "-" and per_call == "1"  # no GPU: its memory, one a call
+    assert float(per_second) == pytest.approx(1000 * 4 * 5 / float(ms), rel=0.02)  # n_critic batches of 4 a step
+    assert float(minutes) == pytest.approx(66_000 / float(per_second) / 60, rel=0.02)
+    assert float(share.rstrip("x")) == pytest.approx(float(minutes) / 15, rel=0.02)
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["device"][0].startswith("no GPU found") and set(saved["peaks"]) >= {
+        "matmul float16",
+        "conv3x3 float32",
+    }
+    assert [case["case"] for case in saved["cases"]] == ["wgan-float16"]

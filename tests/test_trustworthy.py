@@ -95,7 +95,7 @@ def test_kill_minus_nine_mid_epoch_then_resume(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     common = ["--steps-per-epoch", "60", "--epochs", "2", "--checkpoint-every", "5"]
     train(*DCGAN, *common, "--out", straight)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")  # as run_script
     process = subprocess.Popen(
         [sys.executable, *DCGAN, *common, "--out", killed],
         cwd=ROOT,
@@ -144,6 +144,41 @@ def test_nan_mid_run_keeps_the_last_good_checkpoint(tmp_path):
         trainer.fit(stream, epochs=2, steps_per_epoch=2, callbacks=callbacks, verbose=0, shuffle=False)
     assert complete_checkpoints(tmp_path) == [Position(1)]
     assert all(np.isfinite(w).all() for w in final_weights(tmp_path, "generator", 1))
+
+
+def poisoned_stream(bad_step: int, steps: int):
+    """Batches of 2 for ``steps`` steps, NaN images in step ``bad_step`` (1-based)."""
+    images = np.zeros((2 * steps, 8, 8, 1), np.float32)
+    images[2 * (bad_step - 1) : 2 * bad_step] = np.nan
+    conditions = np.eye(2, dtype=np.float32)[[0, 1] * steps]
+    return tf.data.Dataset.from_tensor_slices((images, conditions)).batch(2)
+
+
+class CountedReads(DivergenceGuard):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.reads = []
+
+    def check(self):
+        self.reads.append(self.checked)
+        super().check()
+
+
+def test_the_guard_reads_the_device_every_few_steps_and_at_checkpoints_not_after_every_step():
+    trainer = small_dcgan()
+    guard = CountedReads(check_every=4, checkpoint_every=3)
+    trainer.fit(poisoned_stream(99, 10).take(10), epochs=1, steps_per_epoch=10, callbacks=[guard], verbose=0)
+    assert len(guard.reads) == 4  # steps 3 (a checkpoint), 6 (a checkpoint), 9 (a checkpoint) and the epoch's end
+    assert int(trainer.watch.steps.numpy()) == 10 and trainer.watch.first() is None
+
+
+def test_the_guard_names_the_step_that_went_nan_whatever_the_steps_per_execution():
+    """Three steps per call into TensorFlow: the host sees steps 3, 6 and 9, the device notes step 5."""
+    trainer = small_dcgan()
+    trainer.steps_per_execution = 3
+    with pytest.raises(TrainingDiverged, match="d_loss became nan at step 5 of epoch 1"):
+        trainer.fit(poisoned_stream(5, 9), epochs=1, steps_per_epoch=9, callbacks=[DivergenceGuard(check_every=6)],
+                    verbose=0)  # fmt: skip
 
 
 def test_a_run_that_dies_in_epoch_two_still_has_the_mixing_matrix_of_epoch_one(tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 from base.errors import TrainingDiverged, UserError
 from base.networks import save_network
 from base.rundir import Position, prune_checkpoints
+from models.trainers.base import loss_scale
 from sampling import class_grid, mixing_matrix, render_grid, save_grid
 from training.checkpoints import DiskWatch, save_checkpoint
 
@@ -29,6 +30,9 @@ class EpochLog(keras.callbacks.Callback):
     Keras's CSVLogger numbers epochs from 0 and cannot drop the rows of epochs
     that a resumed run repeats; this one numbers them like the checkpoint
     files and truncates to the resumed epoch, so rows are never duplicated.
+    Under mixed_float16 each row also holds every optimizer's loss scale at
+    the epoch's end and the updates it skipped in the epoch (gradients that
+    overflowed: the weights stay, the scale halves).
     """
 
     def __init__(self, path, resume_epoch: int = 0):
@@ -36,43 +40,71 @@ class EpochLog(keras.callbacks.Callback):
         self.path = Path(path)
         self.fields = None
         self.started = None
+        self.steps = 0
+        self.applied_before = {}
         self._truncate_after(resume_epoch)
+
+    def _read(self) -> list[dict]:
+        with open(self.path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def _rewrite(self, rows: list[dict]) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, self.fields, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, self.path)
 
     def _truncate_after(self, epoch: int) -> None:
         if not self.path.is_file():
             return
-        with open(self.path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = self._read()
         if not rows:
             return
         self.fields = list(rows[0].keys())
-        kept = [row for row in rows if int(row["epoch"]) <= epoch]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, self.fields)
-            writer.writeheader()
-            writer.writerows(kept)
-        os.replace(tmp, self.path)
+        self._rewrite([row for row in rows if int(row["epoch"]) <= epoch])
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
+        self.steps = 0
+        self.applied_before = {role: applied_updates(optimizer) for role, optimizer in self.loss_scaled().items()}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps = batch + 1
+
+    def loss_scaled(self) -> dict:
+        return {role: opt for role, opt in self.model.optimizers().items() if loss_scale(opt) is not None}
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch_number(epoch)}
         row.update({key: float(value) for key, value in (logs or {}).items()})
         for role, optimizer in self.model.optimizers().items():
             row[f"lr_{role}"] = float(np.asarray(optimizer.learning_rate))
+        updates_per_step = self.model.updates_per_step()
+        for role, optimizer in self.loss_scaled().items():
+            row[f"loss_scale_{role}"] = float(np.asarray(loss_scale(optimizer)))
+            applied = applied_updates(optimizer) - self.applied_before[role]
+            row[f"skipped_updates_{role}"] = self.steps * updates_per_step[role] - applied
         row["seconds"] = round(time.perf_counter() - self.started, 3)
         new_file = not self.path.is_file() or self.path.stat().st_size == 0
         if self.fields is None or new_file:
             self.fields = list(row.keys())
+        elif set(row) - set(self.fields):  # a run resumed in float16 adds the loss-scale columns
+            self.fields += [key for key in row if key not in self.fields]
+            self._rewrite(self._read())
         with open(self.path, "a", newline="") as handle:
-            writer = csv.DictWriter(handle, self.fields, extrasaction="ignore")
+            writer = csv.DictWriter(handle, self.fields, extrasaction="ignore", restval="")
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def applied_updates(optimizer) -> int:
+    """Updates an optimizer applied so far; a loss-scale optimizer's count leaves out the ones it skipped."""
+    return int(optimizer.iterations.numpy())
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -157,34 +189,58 @@ def tensorboard_callbacks(log_dir, noise, class_names) -> list:
     return [scalars, SampleSummary(log_dir, noise, class_names)]
 
 
+CHECK_EVERY = 50  # steps between two reads of the divergence watch: one host sync in 50 steps, not one per step
+
+
 class DivergenceGuard(keras.callbacks.Callback):
     """Stop at the first NaN or infinite loss, before any checkpoint can store the broken weights.
+
+    The trainer notes on the device the first step of the epoch whose logged
+    values were not all finite (``models.trainers.base.DivergenceWatch``);
+    this callback reads that note every ``check_every`` steps, at every step
+    a checkpoint is due (``checkpoint_every``) and at the epoch's end, and
+    raises naming the step that went wrong. Turning every loss into a Python
+    float after every batch, as it once did, made each step wait for the host.
 
     Keras's TerminateOnNaN only asks ``fit`` to stop, and the epoch-end
     callbacks would still save; raising keeps the last good checkpoint the
     newest one. Put this callback before :class:`Checkpoint`.
     """
 
-    def __init__(self, first_step: int = 0):
+    def __init__(self, first_step: int = 0, check_every: int = CHECK_EVERY, checkpoint_every: int | None = None):
         super().__init__()
         self.first_step = first_step
+        self.check_every = check_every
+        self.checkpoint_every = checkpoint_every
         self.epoch = 0
+        self.checked = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.first_step = 0
+        self.checked = self.first_step
+        self.model.watch.reset()
 
     def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            value = float(np.asarray(value))
-            if not np.isfinite(value):
-                step = self.first_step + batch + 1
-                raise TrainingDiverged(
-                    f"{name} became {value} at step {step} of epoch {epoch_number(self.epoch)}; training "
-                    "stopped and the last complete checkpoint was kept (try a lower --lr)"
-                )
+        step = self.first_step + batch + 1
+        checkpoint_due = self.checkpoint_every and step % self.checkpoint_every == 0
+        if step - self.checked >= self.check_every or checkpoint_due:
+            self.check()
+            self.checked = step
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check()
+        self.first_step = 0
+
+    def check(self) -> None:
+        found = self.model.watch.first()
+        if found is None:
+            return
+        step, values = found
+        name, value = next((name, value) for name, value in values.items() if not np.isfinite(value))
+        raise TrainingDiverged(
+            f"{name} became {value} at step {self.first_step + step} of epoch {epoch_number(self.epoch)}; training "
+            "stopped and the last complete checkpoint was kept (try a lower --lr)"
+        )
 
 
 class Checkpoint(keras.callbacks.Callback):

@@ -20,6 +20,10 @@ What survives what:
 - a damaged file: resuming opens and checks every file of the newest
   checkpoint and, if one does not load, moves that checkpoint to
   ``checkpoints/damaged/`` and takes the one before.
+- another precision: the optimizer slots are the same in every
+  ``--mixed-precision``; float16's loss scale is a group of its own, ignored
+  by float32 and bfloat16 and started afresh by a float16 run resumed from
+  them.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from base.rundir import (
 )
 
 log = logging.getLogger(__name__)
+LOSS_SCALE = "_loss_scale"  # the state group of a mixed_float16 optimizer's loss scale (models/trainers/base.py)
 
 
 def _state_arrays(trainer) -> dict[str, np.ndarray]:
@@ -195,6 +200,9 @@ def apply_checkpoint(trainer, checkpoint_dir, networks: dict, state: dict, posit
         copy_weights(networks[role], network, network_path(checkpoint_dir, role, position))
     for group, variables in trainer.state_variables().items():
         keys = sorted(k for k in state if k.startswith(f"{group}/"))
+        if not keys and group.endswith(LOSS_SCALE):  # saved in float32 or bfloat16, resumed in float16
+            log.info("the checkpoint at %s has no loss scale (another precision): it starts afresh", position)
+            continue
         if len(keys) != len(variables):
             raise UserError(
                 f"the checkpoint at {position} has {len(keys)} {group.replace('_', ' ')} variables, "

@@ -229,13 +229,24 @@ def add_device_flags(parser: argparse.ArgumentParser) -> None:
     )
     devices.add_argument(
         "--mixed-precision",
-        choices=MIXED_PRECISIONS,
-        help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32)",
+        choices=(*MIXED_PRECISIONS, "float32"),
+        help="compute in bfloat16 or float16 with float32 variables (losses, scores and the penalty stay float32; "
+        "float16 scales its losses, and log.csv counts the updates it skipped); float32 is the default, and a "
+        "resumed run may switch in either direction",
     )
     devices.add_argument(
         "--jit",
         action=argparse.BooleanOptionalAction,
-        help="compile train_step with XLA (default: on for a single GPU, off on the CPU and with tf.distribute)",
+        help="compile train_step with XLA (default: off on the CPU and with --strategy; on one GPU, the choice "
+        "measured for each model: on for the DC-GAN, off for the WGAN-GP, README); not with --strategy mirrored "
+        "or multiworker",
+    )
+    devices.add_argument(
+        "--steps-per-execution",
+        type=positive_int,
+        metavar="N",
+        help="train steps run back to back in one call, without returning to Python (default: 1 on the CPU, "
+        "up to 8 on a GPU); must divide the steps of an epoch and --checkpoint-every",
     )
 
 

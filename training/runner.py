@@ -15,6 +15,7 @@ import sys
 import keras
 
 from base.errors import UserError
+from base.gpus import start_gpus
 from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, move_aside, remove_incomplete
 from base.terminal import fit_verbosity
 from data import LabelledImages, load_images, steps_per_epoch, training_dataset
@@ -22,7 +23,14 @@ from evaluation.callback import evaluation_callbacks
 from sampling import fixed_noise
 from training.callbacks import Checkpoint, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
 from training.checkpoints import DamagedCheckpoint, apply_checkpoint, out_of_space, read_checkpoint
-from training.devices import check_batch_split, describe, is_chief, make_strategy, set_precision
+from training.devices import (
+    check_batch_split,
+    describe,
+    is_chief,
+    make_strategy,
+    set_precision,
+    steps_per_execution,
+)
 from training.settings import Found, Settings, to_json
 from training.transfer import carried_classes
 
@@ -31,6 +39,7 @@ log = logging.getLogger("artgan")
 
 def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory:
     """Train ``recipe``'s trainer as ``settings`` say; ``stored``: what a resumed run found before."""
+    start_gpus()  # memory growth before any GPU is used (a no-op where the script's start did it)
     strategy = make_strategy(settings.devices.strategy)  # first: a multi-worker strategy must precede other TF work
     chief = is_chief(strategy)
     run_dir = open_run_directory(settings, writer=chief)
@@ -45,6 +54,13 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         found = find(recipe, settings, data, trainer.real_batches_per_step, stored)
         recipe.compile(trainer, settings, found)
         position = resume_point(trainer, run_dir, settings)
+    trainer.steps_per_execution = steps_per_execution(
+        settings.devices.steps_per_execution,
+        found.steps_per_epoch_actual,
+        getattr(settings.run, "checkpoint_every", None),
+        position.step,
+        settings.devices.strategy,
+    )
     if chief:
         run_dir.write_config(to_json(settings, found))
     images = settings.optimisation.batch_size * (trainer.real_batches_per_step or 1)
@@ -57,7 +73,9 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         images,
     )
     batch, policy = settings.optimisation.batch_size, settings.devices.policy
-    log.info(describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile))
+    log.info(
+        describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile, trainer.steps_per_execution)
+    )
     callbacks = recipe.callbacks(trainer, run_dir, settings, found, data, position, chief)
     options = recipe.fit_options(settings, validation)
     try:

@@ -139,7 +139,10 @@ class AugmentSettings:
 class DeviceSettings:
     strategy: str = "default"  # one device
     mixed_precision: str | None = None  # float32
-    jit: bool | str = "auto"  # XLA on a single GPU, off on the CPU and under tf.distribute (Keras's choice)
+    jit: bool | str = (
+        "auto"  # the recipe's measured choice on one GPU (README, "XLA"); off on the CPU and tf.distribute
+    )
+    steps_per_execution: int | None = None  # None: 1 on the CPU, up to 8 on a GPU (training.devices)
 
     @property
     def policy(self) -> str:

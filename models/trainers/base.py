@@ -2,12 +2,14 @@
 
 Every update happens under its own ``tf.GradientTape``; the generator and
 the discriminator have separate optimizers; ``Mean`` trackers feed ``fit``'s
-progress bar with running averages over the epoch.
+progress bar with running averages over the epoch, and a divergence watch
+notes on the device where one of them first became NaN or infinite.
 """
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from base.streams import stream_key
 from models import noise
@@ -17,6 +19,21 @@ from models.keras_workarounds import PrebuiltTrainer, step_logs
 from models.trainers.average import GeneratorAverage
 
 REAL, FAKE, GENERATED = 0, 1, 2  # what a critic view shows: real images, fakes for the critic, fakes for the generator
+
+
+def loss_scale(optimizer):
+    """The dynamic loss scale of a mixed_float16 optimizer (a ``LossScaleOptimizer``); None for any other."""
+    return optimizer.dynamic_scale if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else None
+
+
+def unwrapped(optimizer):
+    """The optimizer that keeps the slots: a loss-scale optimizer's inner one, else the optimizer itself.
+
+    Its variables are the same in float32, bfloat16 and float16, so a run can
+    resume in another precision; the loss scale's own two are kept apart
+    (``ConditionalGAN.state_variables``).
+    """
+    return getattr(optimizer, "inner_optimizer", optimizer)
 
 
 def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
@@ -47,8 +64,9 @@ class Trainer(PrebuiltTrainer):
     real_batches_per_step: int | None = None
 
     def track(self, names) -> None:
-        """A running mean per name, shown by ``fit``'s progress bar and written to log.csv."""
+        """A running mean per name, shown by ``fit``'s progress bar and written to log.csv, and their watch."""
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.watch = DivergenceWatch([*names, *self.current_values()])
 
     @property
     def metrics(self):
@@ -58,8 +76,8 @@ class Trainer(PrebuiltTrainer):
         """Quantities logged as they stand, not as means (ADA's probability)."""
         return {}
 
-    def record(self, **values):
-        """Update the named trackers; return every tracker's running mean (for ``fit``'s logs).
+    def record(self, **values) -> None:
+        """Update the named trackers.
 
         A value given as ``(per-row values, row weights)`` makes a weighted
         mean, which stays the global-batch ratio on any number of replicas
@@ -70,11 +88,20 @@ class Trainer(PrebuiltTrainer):
                 self.trackers[name].update_state(value[0], sample_weight=value[1])
             else:
                 self.trackers[name].update_state(value)
-        return step_logs(self.trackers, self.current_values())
+
+    def logs(self) -> dict:
+        """What ``train_step`` returns: every tracker's running mean and the current values, noted by the watch."""
+        logs = step_logs(self.trackers, self.current_values())
+        self.watch.observe(logs)
+        return logs
 
     @staticmethod
     def apply_gradients(optimizer, tape, loss, variables):
         apply_mean_gradients(optimizer, tape, loss, variables)
+
+    def updates_per_step(self) -> dict:
+        """How many updates each optimizer makes in one train step, by role (what log.csv counts skips of)."""
+        return {role: 1 for role in self.optimizers()}
 
 
 class ConditionalGAN(Trainer):
@@ -175,9 +202,22 @@ class ConditionalGAN(Trainer):
     def optimizers(self) -> dict:
         return {"generator": self.g_optimizer, self.discriminator_role: self.d_optimizer}
 
+    def updates_per_step(self) -> dict:
+        """The generator updates once per step, the discriminator or critic once per real batch (n_critic)."""
+        return {"generator": 1, self.discriminator_role: self.real_batches_per_step or 1}
+
     def state_variables(self) -> dict:
-        """Everything besides the networks' weights that resuming must restore, by name."""
-        state = {f"{role}_optimizer": optimizer.variables for role, optimizer in self.optimizers().items()}
+        """Everything besides the networks' weights that resuming must restore, by name.
+
+        Each optimizer's slots are its unwrapped optimizer's, the same in every
+        precision; a mixed_float16 run adds its loss scale (``<role>_loss_scale``),
+        which a run in another precision goes without (training/checkpoints.py).
+        """
+        state = {}
+        for role, optimizer in self.optimizers().items():
+            state[f"{role}_optimizer"] = unwrapped(optimizer).variables
+            if loss_scale(optimizer) is not None:
+                state[f"{role}_loss_scale"] = [optimizer.step_counter, optimizer.dynamic_scale]
         if self.generator_average is not None:
             state["generator_ema"] = self.generator_average.averages
         if self.adaptive is not None:
@@ -197,3 +237,48 @@ class ConditionalGAN(Trainer):
 
     def current_values(self) -> dict:
         return {} if self.adaptive is None else {"augment_p": self.adaptive.probability.value}
+
+
+class DivergenceWatch:
+    """Where the logged values first became NaN or infinite, kept on the device.
+
+    ``observe`` runs inside every train step and reads nothing back: a step
+    that waited for the host to turn its losses into Python floats would
+    stall a GPU between steps. ``training.callbacks.DivergenceGuard`` reads
+    :meth:`first` every few steps and before any checkpoint is written, and
+    still names the exact step, whatever ``steps_per_execution`` is.
+    Variables take the first replica's values, as ``fit``'s logs do.
+    """
+
+    def __init__(self, names):
+        self.names = list(names)
+
+        def variable(value, dtype, name):
+            return keras.Variable(value, dtype=dtype, trainable=False, aggregation="only_first_replica", name=name)
+
+        self.steps = variable(0, "int64", "watched_steps")  # steps of this epoch observed so far
+        self.first_step = variable(0, "int64", "first_nonfinite_step")  # 0 while every value was finite
+        self.first_values = variable([0.0] * len(self.names), "float32", "first_nonfinite_values")
+
+    def observe(self, logs: dict) -> None:
+        step = self.steps.value + 1
+        self.steps.assign(step)
+        values = tf.stack([tf.cast(tf.reshape(logs[name], []), tf.float32) for name in self.names])
+        newly = tf.logical_and(
+            tf.equal(self.first_step.value, 0), tf.logical_not(tf.reduce_all(tf.math.is_finite(values)))
+        )
+        self.first_step.assign(tf.where(newly, step, self.first_step.value))
+        self.first_values.assign(tf.where(newly, values, self.first_values.value))
+
+    def reset(self) -> None:
+        """At an epoch's start: steps count from 1 again (the trackers restart too)."""
+        self.steps.assign(0)
+        self.first_step.assign(0)
+        self.first_values.assign(tf.zeros([len(self.names)]))
+
+    def first(self) -> tuple[int, dict] | None:
+        """``(step of the epoch, the values logged then)`` of the first non-finite step, or None: one host read."""
+        step = int(self.first_step.numpy())
+        if not step:
+            return None
+        return step, dict(zip(self.names, self.first_values.numpy().tolist(), strict=True))

@@ -9,7 +9,7 @@ from losses import class_accuracy, class_cross_entropy
 from models import noise
 from models.fused_norms import fuse_norms
 from models.keras_workarounds import step_logs
-from models.trainers.base import Trainer
+from models.trainers.base import Trainer, loss_scale
 from models.trainers.critic_terms import penalised_wasserstein
 
 
@@ -55,7 +55,9 @@ class CriticPretrainer(Trainer):
         z = noise.normal(stream_key(self.seed, "z", step, 0), batch_size, self.latent_dim)
         fake = self.generator([z, condition], training=False)
         epsilon = noise.uniform(stream_key(self.seed, "interpolation", step, 0), batch_size)
-        wasserstein, penalty, _, _ = penalised_wasserstein(self.critic, real, fake, epsilon)
+        wasserstein, penalty, _, _ = penalised_wasserstein(
+            self.critic, real, fake, epsilon, scale=loss_scale(self.optimizer)
+        )
         return wasserstein, penalty
 
     def train_step(self, data):
@@ -71,7 +73,8 @@ class CriticPretrainer(Trainer):
                 extra = {"wasserstein": wasserstein, "gp": penalty}
             scaled = self.optimizer.scale_loss(loss)
         self.apply_gradients(self.optimizer, tape, scaled, self.critic.trainable_variables)
-        return self.record(loss=loss, style_loss=style_loss, style_acc=class_accuracy(condition, logits), **extra)
+        self.record(loss=loss, style_loss=style_loss, style_acc=class_accuracy(condition, logits), **extra)
+        return self.logs()
 
     def test_step(self, data):
         real, condition = data

@@ -21,7 +21,7 @@ def critic_on_both(critic, real, fake):
     return scores[:count], scores[count:], classes[:count], classes[count:]
 
 
-def penalised_wasserstein(critic, real, fake, epsilon, conditions=None):
+def penalised_wasserstein(critic, real, fake, epsilon, conditions=None, scale=None):
     """``(W estimate, gradient penalty, real class logits, fake class logits)``: the critic's adversarial terms.
 
     ``epsilon`` places each interpolate between its real and fake image; the
@@ -29,7 +29,9 @@ def penalised_wasserstein(critic, real, fake, epsilon, conditions=None):
     backward would otherwise make larger (BENCHMARKS.md). ``conditions``:
     None for the critic's plain score, or ``(real's, fake's)`` condition
     vectors for a projection critic, score + <c, class logits>; each
-    interpolate then takes the same blend of the two conditions.
+    interpolate then takes the same blend of the two conditions. ``scale``:
+    the critic optimizer's loss scale under mixed_float16, which the
+    penalty's inner gradient takes too (``losses.input_gradients``).
     """
     real_score, fake_score, real_class, fake_class = critic_on_both(critic, real, fake)
     if conditions is None:
@@ -40,5 +42,5 @@ def penalised_wasserstein(critic, real, fake, epsilon, conditions=None):
         fake_score = projected_score(fake_score, fake_class, fake_condition)
         blended = interpolate(real_condition, fake_condition, epsilon)
         score = lambda images: projected_score(*critic(images, training=True), blended)  # noqa: E731
-    penalty = gradient_penalty(score, real, fake, epsilon)
+    penalty = gradient_penalty(score, real, fake, epsilon, scale)
     return wasserstein_estimate(real_score, fake_score), penalty, real_class, fake_class

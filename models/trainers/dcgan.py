@@ -71,10 +71,11 @@ class ConditionalDCGAN(ConditionalGAN):
         if self.adaptive is not None:  # after the whole step, so all of it used one p
             self.adaptive.observe(real_validity, self.g_optimizer.iterations)
 
-        return self.record(
+        self.record(
             d_loss=d_loss,
             g_loss=g_loss,
             d_real_acc=validity_accuracy(real_validity, fake_validity),
             d_class_acc=class_accuracy(labels, real_class),
             g_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only
         )
+        return self.logs()

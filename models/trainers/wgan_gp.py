@@ -19,7 +19,7 @@ from losses import (
     style_ambiguity_loss,
 )
 from models import noise
-from models.trainers.base import FAKE, GENERATED, REAL, ConditionalGAN
+from models.trainers.base import FAKE, GENERATED, REAL, ConditionalGAN, loss_scale
 from models.trainers.critic_terms import penalised_wasserstein
 
 
@@ -98,7 +98,7 @@ class ConditionalWGANGP(ConditionalGAN):
         with tf.GradientTape() as tape:
             conditions = (labels, condition) if self.projection else None
             wasserstein, penalty, real_class, fake_class = penalised_wasserstein(
-                self.critic, real, fake, epsilon, conditions
+                self.critic, real, fake, epsilon, conditions, loss_scale(self.d_optimizer)
             )
             class_loss = class_cross_entropy(labels, real_class)
             if self.fake_class_loss:
@@ -124,7 +124,7 @@ class ConditionalWGANGP(ConditionalGAN):
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
             scaled = self.g_optimizer.scale_loss(loss)
         self.apply_generator_gradients(tape, scaled)
-        return self.record(
+        self.record(
             g_loss=loss,
             fake_class_acc=(class_hits(condition, fake_class), one_class),  # one-class rows only
             style_entropy=posterior_entropy(fake_class),
@@ -155,4 +155,5 @@ class ConditionalWGANGP(ConditionalGAN):
             # No strategy: a graph loop traces the critic update (and its double-backprop
             # penalty) once instead of n_critic times, which makes tracing ~5x faster.
             tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
-        return self.generator_step(conditions[:, -1])
+        self.generator_step(conditions[:, -1])
+        return self.logs()

@@ -50,6 +50,7 @@ RESUMABLE_CHANGES = (
     "strategy",
     "mixed_precision",
     "jit",
+    "steps_per_execution",
 )
 RESOLVED_ONLY = {"init_weights"}  # fields no flag sets: the validator fills them
 
@@ -60,6 +61,7 @@ class Recipe:
     script: str  # the script's name: run directories are <script>-<dataset>-<time>
     description: str  # --help's text
     section_classes: dict[str, type | None]  # one class per section of training.settings.SECTIONS
+    xla_on_one_gpu = False  # --jit's default on one GPU (BENCHMARKS.md, "GPU readiness": from compile times)
 
     # ---------------------------------------------------------------- flags
 
@@ -98,6 +100,7 @@ class Recipe:
         return settings
 
     def resolve(self, given: dict) -> tuple[Settings, Found | None]:
+        given = plain_precision(given)
         if given.get("resume"):
             return self.resumed(given)
         if "dataset" not in given:
@@ -145,6 +148,7 @@ class Recipe:
         values.update({key: given[key] for key in RESUMABLE_CHANGES if key in given})
         values["resume"] = True
         values.update(self.derive(values))  # runs from before a derived option: what they did
+        check_devices(values)
         return self.build_settings(values), Found.from_json(stored)
 
     def defaults(self) -> dict:
@@ -188,6 +192,7 @@ class Recipe:
                 raise UserError(f"{flag} {values[key]} is not a file")
         if (values.get("inception_weights") or values.get("fid_stats")) and not values.get("eval_every"):
             raise UserError("--inception-weights and --fid-stats take effect with --eval-every N only")
+        check_devices(values)
 
     def build_settings(self, values: dict) -> Settings:
         sections = {}
@@ -241,6 +246,33 @@ class Recipe:
         from training.runner import run
 
         return run(self, settings, stored)
+
+
+def plain_precision(given: dict) -> dict:
+    """``--mixed-precision float32`` is the default spelled out: a resumed run's way back from mixed precision."""
+    return {**given, "mixed_precision": None} if given.get("mixed_precision") == "float32" else given
+
+
+def check_devices(values: dict) -> None:
+    """The device flags' combinations that cannot work, for a new run and a resumed one alike.
+
+    Both fail mid-fit in Keras 3.15 over several replicas (tests/test_distribution.py
+    checks that they still do): XLA cannot reach the other replicas' variables,
+    and a call of several steps loses its iterator's placeholders.
+    """
+    strategy = values.get("strategy", "default")
+    if strategy == "default":
+        return
+    if values.get("jit") is True:
+        raise UserError(
+            f"--jit compiles one device's step with XLA; with --strategy {strategy} the step spans replicas, "
+            "whose variables XLA cannot reach (it fails mid-fit): leave out --jit"
+        )
+    if (values.get("steps_per_execution") or 1) > 1:
+        raise UserError(
+            f"--steps-per-execution {values['steps_per_execution']} with --strategy {strategy}: Keras runs one step "
+            "per call over several replicas (more fail mid-fit); leave it out"
+        )
 
 
 NULLABLE = {"mixed_precision", "fake_class_loss", "upsampling"}  # a bench may give None to mean "the default"

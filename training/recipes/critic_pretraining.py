@@ -132,11 +132,13 @@ class CriticPretrainingRecipe(Recipe):
         )
 
     def compile(self, trainer, settings, found) -> None:
+        from training.devices import resolve_jit
         from training.optimizers import adam
 
-        updates = found.epochs_actual * found.steps_per_epoch_actual
+        updates, devices = found.epochs_actual * found.steps_per_epoch_actual, settings.devices
         trainer.compile(
-            optimizer=adam(settings.optimisation, settings.devices.policy, updates), jit_compile=settings.devices.jit
+            optimizer=adam(settings.optimisation, devices.policy, updates),
+            jit_compile=resolve_jit(devices.jit, self.xla_on_one_gpu, devices.strategy),
         )
 
     def callbacks(self, trainer, run, settings, found, data, position, chief: bool) -> list:

@@ -33,6 +33,7 @@ class DCGANRecipe(GANRecipe):
     script = "train_dcgan"
     description = DESCRIPTION
     section_classes = gan_sections(DCGANNetworks, DCGANLosses, DCGANOptimisation)
+    xla_on_one_gpu = True  # its 64 px step compiles in under a minute (BENCHMARKS.md, "GPU readiness"); not the WGAN-GP
 
     def add_flags(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")

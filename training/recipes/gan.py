@@ -46,21 +46,22 @@ class GANRecipe(Recipe):
         The discriminator or critic updates once per real batch a step takes
         (the WGAN-GP's n_critic), the generator once per step.
         """
+        from training.devices import resolve_jit
         from training.optimizers import adam
 
         steps = found.epochs_actual * found.steps_per_epoch_actual
-        optimisation, policy = settings.optimisation, settings.devices.policy
+        optimisation, devices = settings.optimisation, settings.devices
         trainer.compile(
-            g_optimizer=adam(optimisation, policy, steps),
-            d_optimizer=adam(optimisation, policy, steps * (trainer.real_batches_per_step or 1)),
-            jit_compile=settings.devices.jit,
+            g_optimizer=adam(optimisation, devices.policy, steps),
+            d_optimizer=adam(optimisation, devices.policy, steps * (trainer.real_batches_per_step or 1)),
+            jit_compile=resolve_jit(devices.jit, self.xla_on_one_gpu, devices.strategy),
         )
 
     def callbacks(self, trainer, run, settings, found, data, position, chief: bool) -> list:
         from training.callbacks import DivergenceGuard
         from training.runner import run_directory_callbacks
 
-        callbacks = [DivergenceGuard(first_step=position.step)]
+        callbacks = [DivergenceGuard(first_step=position.step, checkpoint_every=settings.run.checkpoint_every)]
         if chief:
             callbacks += run_directory_callbacks(run, settings, found, data, position)
         return callbacks
