@@ -163,7 +163,7 @@ POOLED = JudgeDesign(
 )
 
 DESIGNS = {design.name: design for design in (FLATTEN, AUGMENTED, COARSE, POOLED)}
-PANEL = ("flatten", "augmented", "coarse")  # every figure's judges, unless --judges says otherwise
+PANEL = ("flatten", "augmented", "coarse", "pooled")  # every figure's judges, unless --judges says otherwise
 
 
 def designs(names) -> tuple[JudgeDesign, ...]:

@@ -29,9 +29,9 @@ from base.rundir import RunDirectory, complete_checkpoints, network_path  # noqa
 from evaluation.report import format_table  # noqa: E402
 
 DEFAULT_JUDGE_NOTE = (
-    "Read by evaluate.py's panel of three differently built style judges (flatten, augmented, coarse), "
-    "each trained on the train paintings and scored on the val paintings: the headline is the lowest figure "
-    "of the three. Until the panel, one judge read every figure, and a second disagreed with it by a factor "
+    "Read by evaluate.py's panel of {count} differently built style judges ({names}), each trained on the "
+    "train paintings and scored on the val paintings: the headline is the lowest figure of the panel. Until "
+    "the panel, one judge design read every figure, and a judge built otherwise disagreed with it by a factor "
     "of two; figures of this project older than the panel are one judge's."
 )
 LICENCE = (
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--command", required=True, help="the training command, as the card shows it")
     parser.add_argument("--machine", default="", help="where it trained (the card's budget line)")
     parser.add_argument("--out", default=str(ROOT / "pretrained"), help="the folder to write (default: pretrained/)")
-    parser.add_argument("--judge-note", default=DEFAULT_JUDGE_NOTE, help="what the card says of the figures' judge")
+    parser.add_argument("--judge-note", default=DEFAULT_JUDGE_NOTE, help="what the card says of the figures' judges ({count} and {names}: the panel's)")
     return parser
 
 
@@ -146,8 +146,9 @@ def figures(metrics: dict | None, judge_note: str) -> list[str]:
     own = ", ".join(f"{name} {judges[name]['classifier_accuracy']:.2f}" for name in panel["judges"])
     each = ", ".join(f"{name} {judges[name]['conditional_accuracy']:.2f}" for name in panel["judges"])
     disputed = f"; disputed styles: {', '.join(panel['disputed'])}" if panel["disputed"] else ""
+    note = judge_note.format(count=len(panel["judges"]), names=", ".join(panel["judges"]))
     return [
-        f"**{judge_note}**",
+        f"**{note}**",
         "",
         f"- Conditional accuracy (the samples judged their own style): {panel['conditional_accuracy']:.2f} by "
         f"the strictest judge, {panel['conditional_accuracy_by']} (each: {each}; chance {panel['chance']:.3f}). "
