@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--command", required=True, help="the training command, as the card shows it")
     parser.add_argument("--machine", default="", help="where it trained (the card's budget line)")
     parser.add_argument("--out", default=str(ROOT / "pretrained"), help="the folder to write (default: pretrained/)")
-    parser.add_argument("--judge-note", default=DEFAULT_JUDGE_NOTE, help="what the card says of the figures' judges ({count} and {names}: the panel's)")
+    parser.add_argument(
+        "--judge-note", default=DEFAULT_JUDGE_NOTE, help="the card's note on the judges ({count}, {names}: the panel's)"
+    )
     return parser
 
 
