@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run", required=True, help="the run directory to ship from")
     parser.add_argument("--name", required=True, help="the shipped file's name, without .h5")
     parser.add_argument("--command", required=True, help="the training command, as the card shows it")
+    parser.add_argument("--epoch", type=int, help="the epoch whose weight average to ship (default: the last "
+                        "complete checkpoint; a copy of a run that kept only its generators needs it)")  # fmt: skip
     parser.add_argument("--machine", default="", help="where it trained (the card's budget line)")
     parser.add_argument("--out", default=str(ROOT / "pretrained"), help="the folder to write (default: pretrained/)")
     parser.add_argument(
@@ -59,7 +61,10 @@ def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     run = RunDirectory(args.run)
     config = run.read_config()
-    last = complete_checkpoints(run.checkpoints)[-1]
+    complete = complete_checkpoints(run.checkpoints)
+    if args.epoch is None and not complete:
+        raise SystemExit(f"ship.py: {run.checkpoints} holds no complete checkpoint; name one with --epoch N")
+    last = args.epoch if args.epoch is not None else complete[-1]
     source = network_path(run.checkpoints, "generator_ema", last)
     out = Path(args.out)
     shutil.copyfile(source, out / f"{args.name}.h5")
