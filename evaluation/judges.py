@@ -3,8 +3,9 @@
 One judge's verdict on generated images is a property of that judge: two
 judges right on the same share of real paintings can disagree on samples by
 a factor of two, because a generator's images can carry the cues one
-network reads and not the cues another reads (BENCHMARKS.md, "the judge
-panel"). So every figure that rests on a classifier is read by a panel of
+network reads and not the cues another reads: a flattening head reads where
+things sit, a pooling head only which local patterns occur (BENCHMARKS.md,
+"a panel of differently built judges"). So every figure that rests on a classifier is read by a panel of
 judges that differ in architecture and in training recipe, and the headline
 is the panel's lowest figure.
 
