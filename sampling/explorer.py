@@ -43,13 +43,15 @@ class StyleExplorer:
         self.redraw_seconds: float | None = None
         self._held = False
         self._draw = compiled_inference(generator)
-        self.sliders = [style_slider(name, 1.0 if index == 0 else 0.0) for index, name in enumerate(self.class_names)]
+        label = f"{max(len(name) for name in self.class_names)}ch"  # one width for all: the tracks line up
+        self.sliders = [style_slider(name, 1.0 if i == 0 else 0.0, label) for i, name in enumerate(self.class_names)]
         self.mix = widgets.ToggleButtons(options=MIX_MODES, value="mean", description="weights")
         self.seed = widgets.BoundedIntText(value=seed, min=0, max=MAX_SEED, description="seed")
         self.truncation = widgets.FloatSlider(value=truncation, min=0.05, max=1.0, step=0.05, description="truncation")
         self.new_noise = widgets.Button(description="new noise", tooltip="the seed after this one and its neighbours")
-        self.picture = widgets.Image(format="png")
-        self.neighbours = widgets.Image(format="png")
+        # At their own size: a box's default stretch would scale them to its width, and a browser blurs that.
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
+        self.neighbours = widgets.Image(format="png", layout=widgets.Layout(align_self="flex-start"))
         self.status = widgets.HTML()
         for control in [*self.sliders, self.mix, self.seed, self.truncation]:
             control.observe(self.redraw, names="value")
@@ -152,9 +154,15 @@ class StyleExplorer:
         return float(np.median(times[1:]))
 
 
-def style_slider(name: str, value: float) -> widgets.FloatSlider:
+def style_slider(name: str, value: float, label_width: str) -> widgets.FloatSlider:
     return widgets.FloatSlider(
-        value=value, min=0.0, max=1.0, step=0.05, description=name, style={"description_width": "initial"}
+        value=value,
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        description=name,
+        style={"description_width": label_width},
+        layout=widgets.Layout(width=f"calc({label_width} + 200px)"),  # the label, a track and the readout
     )
 
 
