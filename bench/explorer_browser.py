@@ -10,7 +10,7 @@ name and the pictures; no slider drawn (the widgets' script failed) exits 1.
 
 The HTML needs the widgets' page script, @jupyter-widgets/html-manager from
 npm (nbconvert's page would fetch it from a CDN): fetched once with `npm pack`
-into ~/.cache/artgan-keras/ and copied beside the HTML, so the page works
+into ~/.cache/artgan/ and copied beside the HTML, so the page works
 offline. Needs nbconvert (`pip install nbconvert`), npm once, and Chromium
 (Debian: `apt-get install chromium`); without Chromium or the script it writes
 what it can, says what is missing and exits 2.
@@ -31,10 +31,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from base.rundir import DEFAULT_CACHE
+
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained" / "wikiart-dcgan-64px.h5"
 HTML_MANAGER = "@jupyter-widgets/html-manager@^1"  # the page script for ipywidgets 8's state
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "artgan-keras"
+CACHE = DEFAULT_CACHE  # beside the decoded images and the judges
 WIDGET_JS = CACHE / "html-manager-embed.js"  # its dist/embed.js: the widgets drawn on load, no require.js
 CHROMIUMS = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
 WINDOW = (1000, 840)  # the explorer of 8 styles at 64 px, its status line included
