@@ -109,16 +109,19 @@ def train_classifier(images, labels, num_classes: int, epochs=None, seed: int = 
         metrics=["accuracy"],
     )
 
-    def measure() -> float:  # augmentation layers are off outside fit
-        return float(trainable.evaluate(x_held, y_held, batch_size=256, verbose=0)[1])
+    measured = []  # after each epoch when progress is heard; the last one is the judge's accuracy
 
-    callbacks = []
-    if progress is not None:
-        heard = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, _: progress(epoch + 1, epochs, measure()))
-        callbacks.append(heard)
+    def measure(epoch: int, _logs=None) -> None:  # augmentation layers are off outside fit
+        measured.append(float(trainable.evaluate(x_held, y_held, batch_size=256, verbose=0)[1]))
+        if progress is not None:
+            progress(epoch + 1, epochs, measured[-1])
+
+    callbacks = [] if progress is None else [keras.callbacks.LambdaCallback(on_epoch_end=measure)]
     trainable.fit(x[train], labels[train], batch_size=design.batch_size, epochs=epochs, shuffle=True, verbose=0,
                   callbacks=callbacks)  # fmt: skip
-    return model, measure(), int(len(y_held))
+    if progress is None:
+        measure(epochs - 1)
+    return model, measured[-1], int(len(y_held))
 
 
 def log_progress(design: JudgeDesign, measured_on: str):
