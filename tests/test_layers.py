@@ -74,7 +74,8 @@ def test_the_run_directory_layout_and_the_recipes_load_without_tensorflow():
 
 
 def test_the_project_declares_the_requirements_it_installs():
-    """pyproject.toml's dependencies are requirements.txt's, which also installs the project (-e .)."""
+    """requirements.txt lists pyproject.toml's dependencies and its dev and notebook extras, and installs the
+    project with them (-e .[dev,notebooks]); a user of the package alone gets neither pytest nor Jupyter."""
     import tomllib
 
     from models.keras_workarounds import WRITTEN_FOR
@@ -82,8 +83,13 @@ def test_the_project_declares_the_requirements_it_installs():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     required = [line for line in lines if line]
-    assert "-e ." in required
-    assert sorted(project["dependencies"]) == sorted(line for line in required if line != "-e .")
+    assert "-e .[dev,notebooks]" in required
+    extras = project["optional-dependencies"]
+    developer = project["dependencies"] + [name for key in ("dev", "notebooks") for name in extras[key]]
+    assert sorted(name for name in developer if not name.startswith("artgan-keras")) == sorted(
+        line for line in required if not line.startswith("-e ")
+    )
+    assert not {name.split(">")[0] for name in project["dependencies"]} & {"pytest", "nbclient", "ipykernel"}
     assert f"keras>={WRITTEN_FOR}" in ",".join(project["dependencies"])  # the release the workarounds are for
     assert project["requires-python"] == ">=3.11"
 
