@@ -57,8 +57,9 @@ def flatten_network(image_shape, num_classes: int):
     """Three conv-ReLU-maxpool stages (32, 64, 128 filters), flatten, 128 features.
 
     Flatten rather than global pooling keeps where things are: a digit's
-    class depends on it (98.9% against 93.9% with pooling on MNIST, same
-    budget), and on WikiArt at 64 px so does much of a style (BENCHMARKS.md).
+    class depends on it, and on WikiArt at 64 px so does part of a style
+    (BENCHMARKS.md, "WikiArt at 64 px: the style judge" and "What the judges
+    read").
     """
     keras, layers = _keras()
     image = keras.Input(tuple(image_shape), name="image")

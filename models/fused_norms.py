@@ -4,8 +4,9 @@ Keras 3.15 writes BatchNormalization and GroupNormalization as chains of
 reductions and element-wise ops, upcast to float32 (Cast, Sum, Square, Mul,
 Tile), and TensorFlow autodiffs the chain: every op is a pass over the
 activations, forward, backward, and again in the gradient penalty's double
-backward. On the paper's WGAN-GP in bfloat16 those passes took 45% of the
-step's op time, more than the convolutions (BENCHMARKS.md).
+backward. On the paper's WGAN-GP those passes can cost more op time than
+the convolutions (BENCHMARKS.md, "Throughput on a CPU with AMX: the
+normalisation layers' training kernels").
 
 :func:`fuse_norms` rebinds each instance's ``call`` to a shorter kernel:
 
@@ -22,8 +23,7 @@ step's op time, more than the convolutions (BENCHMARKS.md).
   variance from ``tf.nn.moments``, whose mean is held fixed
   (``stop_gradient``): right to first order, but its second derivative
   misses the mean's term, and the penalty's gradient for the critic's weights
-  differs from the exact one (by 0.9% of its largest entry for the kernel, 1.5% for
-  the images, on the tests' small critic).
+  differs from the exact one (tests/test_fused_norms.py measures by how much).
 
 The layers stay Keras's own: class, config, weights and ``.h5`` files are
 untouched, a network loaded with ``keras.models.load_model`` runs Keras's

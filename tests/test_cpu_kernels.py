@@ -61,4 +61,4 @@ def test_emulated_bfloat16_is_warned_about(monkeypatch, caplog, cpu, policy, war
     said = [record.getMessage() for record in caplog.records if "bfloat16 on a CPU without" in record.getMessage()]
     assert bool(said) == warned, said
     if warned:
-        assert "--mixed-precision" in said[0] and "14x slower" in said[0]
+        assert "--mixed-precision" in said[0] and "emulated" in said[0] and "BENCHMARKS.md" in said[0]

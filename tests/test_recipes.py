@@ -143,7 +143,7 @@ def test_a_resumed_run_refuses_another_script_and_every_change_but_the_resumable
 
 
 def test_the_quality_bench_trains_in_float32_when_told_off(tmp_path):
-    """The WikiArt budget's bfloat16 is 14x slower on a CPU without bfloat16 instructions: `off` drops it."""
+    """The WikiArt budget's bfloat16 is emulated on a CPU without bfloat16 instructions: `off` drops it."""
     from bench.quality import bench_settings, build_parser, recipe_of
 
     where = ["--dataset", "wikiart", "--model", "wgan-gp", "--data-dir", str(tmp_path), "--out", str(tmp_path)]

@@ -309,7 +309,7 @@ def prefer_onednn_kernels() -> None:
 
     TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI or BF16 or AMX; elsewhere
     (AVX2 AMD and Intel processors) it runs its Eigen kernels, whose transposed and backward
-    convolutions made the DC-GAN's 64 px step 1.9x slower (BENCHMARKS.md, throughput). Takes
+    convolutions are slower (BENCHMARKS.md, "Throughput on an AVX2 CPU: oneDNN's kernels"). Takes
     effect only before TensorFlow is imported, which every script does after its flags parse.
     """
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")

@@ -108,8 +108,8 @@ def precision_advice(policy: str, gpus: list[GPU], cpu_bfloat16: bool | None, gp
         )
     if cpu_bfloat16 is False:
         return (
-            "bfloat16 on a CPU without bfloat16 instructions (AVX512-BF16 or AMX) is emulated: the DC-GAN's "
-            "64 px step ran 14x slower than in float32 on such a CPU (BENCHMARKS.md); leave out --mixed-precision"
+            "bfloat16 on a CPU without bfloat16 instructions (AVX512-BF16 or AMX) is emulated, many times slower "
+            'than float32 (BENCHMARKS.md, "Throughput on an AVX2 CPU"); leave out --mixed-precision'
         )
     return None
 
@@ -121,7 +121,7 @@ def cpu_computes_bfloat16(cpuinfo: str | None = None) -> bool | None:
     """Whether the CPU has bfloat16 arithmetic, from the flags of /proc/cpuinfo; None where they are unknown.
 
     Without it bfloat16 arithmetic is emulated, so mixed precision costs time
-    instead of saving it (13.7x for the DC-GAN's 64 px step, BENCHMARKS.md).
+    instead of saving it (BENCHMARKS.md, "Throughput on an AVX2 CPU").
     """
     if cpuinfo is None:
         try:

@@ -9,8 +9,8 @@ from base.streams import stream_key
 
 # The average's decay is min(decay, (1 + t) / (EMA_WARMUP + t)) after t generator steps: until the decay
 # binds (t near 20,000 at 0.999), the average's mean age is (EMA_WARMUP + t) / (EMA_WARMUP - 1), 5% of the
-# steps so far (StyleGAN2-ADA's ramp-up). TensorFlow's 10 (11%) lagged a still-improving generator
-# (BENCHMARKS.md, MNIST WGAN-GP section, "the weight average's horizon").
+# steps so far (StyleGAN2-ADA's ramp-up). TensorFlow's 10, a longer horizon, lagged a still-improving
+# generator (BENCHMARKS.md, MNIST WGAN-GP section, "the weight average's horizon").
 EMA_WARMUP = 21
 STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 

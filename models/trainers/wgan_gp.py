@@ -153,7 +153,7 @@ class ConditionalWGANGP(ConditionalGAN):
                 one_critic_update(i)
         else:
             # No strategy: a graph loop traces the critic update (and its double-backprop
-            # penalty) once instead of n_critic times, which makes tracing ~5x faster.
+            # penalty) once instead of n_critic times: tracing is that much shorter.
             tf.while_loop(lambda i: i < self.n_critic, one_critic_update, (tf.constant(0),))
         self.generator_step(conditions[:, -1])
         return self.logs()
