@@ -46,10 +46,12 @@ def main(argv=None):
     check_export_flags(args.format, args.out, args.quantize)
     start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import sampling
+    from base.networks import load_generator
+    from base.rundir import choose_generator
     from sampling.export import export_generator
 
-    checkpoint = sampling.choose_generator(args.checkpoint, args.raw_generator)
-    generator = sampling.load_generator(checkpoint)
+    checkpoint = choose_generator(args.checkpoint, args.raw_generator)
+    generator = load_generator(checkpoint)
     names = sampling.class_names(sampling.checkpoint_config(checkpoint), sampling.generator_sizes(generator)[1])
     about = {"class_names": names, "checkpoint": str(checkpoint)}
     try:

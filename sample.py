@@ -233,9 +233,11 @@ def main(argv=None):
         return
     start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     import sampling
+    from base.networks import load_generator
+    from base.rundir import choose_generator
 
-    checkpoint = sampling.choose_generator(args["checkpoint"], args["raw_generator"])
-    generator = sampling.load_generator(checkpoint)
+    checkpoint = choose_generator(args["checkpoint"], args["raw_generator"])
+    generator = load_generator(checkpoint)
     latent_dim, num_classes = sampling.generator_sizes(generator)
     config = sampling.checkpoint_config(checkpoint)
     names = sampling.class_names(config, num_classes)

@@ -65,15 +65,15 @@ def checkpoint_paths(run: Path, epoch: int) -> dict[str, Path]:
     }
 
 
-def with_standing_statistics(generator):
+def with_recomputed_batchnorm_statistics(generator):
     """A copy of ``generator`` whose BatchNorm statistics are measured as the averaged network's are."""
     import keras
 
-    from models.trainers import standing_statistics
+    from models.trainers import recompute_batchnorm_statistics
 
     copy = keras.models.clone_model(generator)
     copy.set_weights(generator.get_weights())
-    standing_statistics(copy)
+    recompute_batchnorm_statistics(copy)
     return copy
 
 
@@ -99,7 +99,7 @@ def snapshot_average(run: Path, epoch: int, steps_per_epoch: int, age_fraction: 
         total = values if total is None else [a + b for a, b in zip(total, values, strict=True)]
     kept = sum(weight for weight in weights if weight >= 1e-4)
     generator.set_weights([value / kept for value in total])
-    return with_standing_statistics(generator)
+    return with_recomputed_batchnorm_statistics(generator)
 
 
 def measure_epoch(run, epoch, steps_per_epoch, ages, classifier, references) -> dict[str, dict[str, float]]:
@@ -113,7 +113,7 @@ def measure_epoch(run, epoch, steps_per_epoch, ages, classifier, references) -> 
     raw = load_generator(paths["raw"])
     generators = {
         "raw": raw,
-        "raw+standing": with_standing_statistics(raw),
+        "raw+standing": with_recomputed_batchnorm_statistics(raw),
         "average": load_generator(paths["average"]),
     }
     for age in ages:

@@ -33,12 +33,12 @@ TRANSLATION_RATIO, CUTOUT_RATIO = 0.125, 0.5
 class Draws:
     """Per-image uniform [0, 1) numbers for one call: each ``next()`` is its own sub-stream."""
 
-    def __init__(self, seed: int, step, where: tuple, batch_size):
-        self.seed, self.step, self.where, self.batch_size = seed, step, where, batch_size
+    def __init__(self, seed: int, step, draw_ids: tuple, batch_size):
+        self.seed, self.step, self.draw_ids, self.batch_size = seed, step, draw_ids, batch_size
         self.count = 0
 
     def next(self) -> tf.Tensor:
-        key = stream_key(self.seed, "augment", self.step, *self.where, self.count)
+        key = stream_key(self.seed, "augment", self.step, *self.draw_ids, self.count)
         self.count += 1
         return noise.uniform(key, self.batch_size)
 
@@ -93,18 +93,18 @@ def cutout(images, draws: Draws):
 TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def augment(images, policy, probability, seed: int, step, *where):
+def augment(images, policy, probability, seed: int, step, *draw_ids):
     """``images`` with each transform of ``policy`` applied to each image with ``probability``.
 
     ``probability`` is a number, or a tensor (the adaptive one, which changes
-    during training). ``where`` (integers) names the call within the step
-    (real or fake, which critic update): two calls with different ``where``
+    during training). ``draw_ids`` (integers) name the call within the step
+    (real or fake, which critic update): two calls with different ``draw_ids``
     draw independent transforms.
     """
     fixed = isinstance(probability, (int, float))
     if not policy or (fixed and probability <= 0):
         return images
-    draws = Draws(seed, step, where, tf.shape(images)[0])
+    draws = Draws(seed, step, draw_ids, tf.shape(images)[0])
     for name in policy:
         transformed = TRANSFORMS[name](images, draws)
         chosen = draws.next() < probability

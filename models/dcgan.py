@@ -16,14 +16,9 @@ import keras
 from keras import layers
 
 from base.choices import UPSAMPLINGS, check_choice
-from models.layout import resolution_plan, stage_filters
+from models.layout import generator_inputs, resolution_plan, stage_filters
 
 KERNEL = 4  # DCGAN's 4x4 kernels (5x5 in some ports; 4 divides the stride evenly)
-
-
-def generator_inputs(latent_dim: int, num_classes: int):
-    """The two named inputs every generator takes: noise z and the condition vector."""
-    return keras.Input((latent_dim,), name="z"), keras.Input((num_classes,), name="condition")
 
 
 def build_dcgan_generator(

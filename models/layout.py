@@ -1,4 +1,4 @@
-"""How many stride-2 stages a network needs for an image size, shared by every builder."""
+"""What every network builder shares: the generator's inputs, and the stride-2 stages an image size needs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ from base.choices import check_image_size
 from base.errors import UserError
 
 MAX_BASE_SIZE = 7
+
+
+def generator_inputs(latent_dim: int, num_classes: int):
+    """The two named inputs every generator takes: noise z and the condition vector.
+
+    Keras is imported here, not above: the stage plans stay free of TensorFlow (bench/torch_reference.py).
+    """
+    import keras
+
+    return keras.Input((latent_dim,), name="z"), keras.Input((num_classes,), name="condition")
 
 
 def resolution_plan(image_size: int) -> tuple[int, int]:

@@ -25,8 +25,7 @@ import keras
 from keras import layers
 
 from base.choices import CONDITIONINGS, check_choice
-from models.dcgan import generator_inputs
-from models.layout import check_paper_critic_size, paper_generator_plan
+from models.layout import check_paper_critic_size, generator_inputs, paper_generator_plan
 
 FILTERS = 128  # the paper's width, both networks
 KERNEL = 3
@@ -60,12 +59,12 @@ def residual_block(x, filters: int, name: str, resample: str | None = None):
 
     ``resample="up"`` (the generator's up-block): BatchNorm, and the side
     doubles by nearest-neighbour UpSampling2D before the first convolution
-    (see :func:`doubling_half`). ``"down"`` and ``None`` (the critic's
+    (see :func:`up_block_first_half`). ``"down"`` and ``None`` (the critic's
     blocks): layer normalisation, and ``"down"`` halves the side by average
     pooling before the second convolution, as the paper's code does.
     """
     if resample == "up":
-        y = layers.ReLU(name=f"{name}_{UP_NAMES['relu2']}")(doubling_half(x, filters, name))
+        y = layers.ReLU(name=f"{name}_{UP_NAMES['relu2']}")(up_block_first_half(x, filters, name))
         y = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_{UP_NAMES['conv2']}")(y)
     else:
         y = norm_relu_conv(x, filters, name, 1)
@@ -82,7 +81,7 @@ def norm_relu_conv(x, filters: int, name: str, index: int, pool: bool = False):
     return layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_{CRITIC_NAMES[f'conv{index}']}")(y)
 
 
-def doubling_half(x, filters: int, name: str):
+def up_block_first_half(x, filters: int, name: str):
     """BN-ReLU-UpSampling2D(nearest)-Conv3x3-BN: the first half of an up-block, as the paper's code has it.
 
     Doubling by repetition before the convolution gives the four pixels of
@@ -131,7 +130,7 @@ def gated_up_block(x, condition, filters: int, name: str):
     block's features (two convolutions) and c1, c2 projections of the
     condition; plus the same shortcut as the plain block.
     """
-    y = doubling_half(x, filters, name)
+    y = up_block_first_half(x, filters, name)
     a = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_a")(y)
     b = layers.Conv2D(filters, KERNEL, padding="same", name=f"{name}_conv_b")(y)
     c1 = condition_map(condition, a, filters, f"{name}_cond1")

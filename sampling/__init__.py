@@ -10,17 +10,7 @@ from sampling.conditions import (
     weighted_condition,
 )
 from sampling.figures import GRID_KINDS, LabelledGrid, draw, noise_count, save_cells
-from sampling.generator_files import (
-    checkpoint_config,
-    choose_generator,
-    class_names,
-    generator_sizes,
-    latest_generator,
-    load_generator,
-    newest_run,
-    run_config,
-    select_classes,
-)
+from sampling.generator_files import checkpoint_config, class_names, generator_sizes, select_classes
 from sampling.grids import (
     Cells,
     class_grid,
@@ -44,7 +34,6 @@ __all__ = [
     "NoiseChoice",
     "Walk",
     "checkpoint_config",
-    "choose_generator",
     "class_grid",
     "class_names",
     "condition_label",
@@ -56,17 +45,13 @@ __all__ = [
     "grid_pixel_size",
     "interpolated_conditions",
     "interpolation",
-    "latest_generator",
-    "load_generator",
     "mixed_condition",
     "mixing_matrix",
-    "newest_run",
     "noise_count",
     "one_class",
     "one_hot",
     "parse_seeds",
     "render_grid",
-    "run_config",
     "same_noise_styles",
     "save_animation",
     "save_cells",

@@ -76,7 +76,9 @@ class StyleExplorer:
     @classmethod
     def from_checkpoint(cls, checkpoint, raw_generator: bool = False, **options) -> StyleExplorer:
         """From a generator .h5 (its weight average when one is beside it), named by its run's classes."""
-        from sampling.generator_files import checkpoint_config, choose_generator, class_names, load_generator
+        from base.networks import load_generator
+        from base.rundir import choose_generator
+        from sampling.generator_files import checkpoint_config, class_names
 
         path = choose_generator(checkpoint, raw_generator)
         generator = load_generator(path)

@@ -13,20 +13,9 @@ import logging
 from pathlib import Path
 
 from base.errors import UserError
-from base.networks import load_generator
-from base.rundir import choose_generator, latest_generator, newest_run, run_config
+from base.rundir import run_config
 
-__all__ = [
-    "checkpoint_config",
-    "choose_generator",
-    "class_names",
-    "generator_sizes",
-    "latest_generator",
-    "load_generator",
-    "newest_run",
-    "run_config",
-    "select_classes",
-]  # the run-directory readers are base's, gathered here for the viewers
+__all__ = ["checkpoint_config", "class_names", "generator_sizes", "select_classes"]
 
 log = logging.getLogger(__name__)
 

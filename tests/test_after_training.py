@@ -9,6 +9,8 @@ from PIL import Image
 
 import sample
 import sampling
+from base.networks import load_generator
+from base.rundir import choose_generator
 from sampling.noise import format_seeds, truncation_threshold
 from sampling.walks import condition_tour, loop_positions, noise_tour, slerp
 from tests.conftest import ROOT, run_script, tiny_digits
@@ -34,7 +36,7 @@ def generator_h5(tiny_run):
 @pytest.fixture(scope="module")
 def averaged(generator_h5):
     """The file sample.py draws by default: the weight average beside the checkpoint given."""
-    return sampling.load_generator(sampling.choose_generator(generator_h5))
+    return load_generator(choose_generator(generator_h5))
 
 
 def sample_cli(*flags) -> int:
@@ -226,7 +228,7 @@ def painter():
     """The shipped WikiArt generator: smoothness on a trained network's pictures, not only a random one's."""
     if not PRETRAINED.is_file():
         pytest.skip(f"{PRETRAINED} is absent")
-    return sampling.load_generator(PRETRAINED), sampling.class_names(sampling.checkpoint_config(PRETRAINED), 8)
+    return load_generator(PRETRAINED), sampling.class_names(sampling.checkpoint_config(PRETRAINED), 8)
 
 
 def test_walks_are_smooth_consecutive_frames_differ_little_and_evenly(painter):

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from base.rundir import choose_generator
 from base.streams import stream_key
-from models.trainers import EMA_WARMUP, STANDING_BATCH_SIZE, STANDING_BATCHES, standing_statistics
+from models.trainers import EMA_WARMUP, STATISTICS_BATCH_SIZE, STATISTICS_DRAWS, recompute_batchnorm_statistics
 from tests.conftest import run_script, tiny_digits
 from training.recipes import dcgan, wgan_gp
 
@@ -65,12 +65,12 @@ def test_standing_statistics_are_the_mean_over_the_draws():
     features = keras.layers.Dense(4)(keras.layers.Concatenate()([z, condition]))
     norm = keras.layers.BatchNormalization()
     generator = keras.Model([z, condition], norm(features))
-    standing_statistics(generator)
+    recompute_batchnorm_statistics(generator)
     dense = generator.layers[-2]
     means = []
-    for k in range(STANDING_BATCHES):
-        draw = tf.random.stateless_normal((STANDING_BATCH_SIZE, 3), stream_key(0, "standing_statistics", k))
-        labels = tf.one_hot(tf.range(STANDING_BATCH_SIZE) % 2, 2)
+    for k in range(STATISTICS_DRAWS):
+        draw = tf.random.stateless_normal((STATISTICS_BATCH_SIZE, 3), stream_key(0, "standing_statistics", k))
+        labels = tf.one_hot(tf.range(STATISTICS_BATCH_SIZE) % 2, 2)
         means.append(np.asarray(dense(tf.concat([draw, labels], axis=1))).mean(axis=0))
     assert np.allclose(norm.moving_mean.numpy(), np.mean(means, axis=0), atol=1e-5)
     assert norm.momentum == 0.99  # restored

@@ -179,8 +179,8 @@ def test_the_start_up_line_names_the_device_precision_xla_and_steps_per_executio
 
 def test_a_default_strategy_on_a_two_gpu_machine_says_the_second_is_idle(monkeypatch):
     monkeypatch.setattr(devices, "visible_gpus", lambda: [RTX_2080, gpus.GPU(1, "NVIDIA GeForce RTX 2080", (7, 5))])
-    assert devices.where("default") == f"{RTX_2080} (the other 1 idle: --strategy mirrored trains on all)"
-    assert devices.where("mirrored").count("RTX 2080") == 2
+    assert devices.device_names("default") == f"{RTX_2080} (the other 1 idle: --strategy mirrored trains on all)"
+    assert devices.device_names("mirrored").count("RTX 2080") == 2
 
 
 # --------------------------------------------------------------------------- steps per execution and XLA

@@ -12,8 +12,9 @@ from PIL import Image
 
 import sample
 from base.errors import UserError
+from base.rundir import latest_generator
 from base.terminal import STARTUP_NOISE
-from sampling import grid_pixel_size, latest_generator
+from sampling import grid_pixel_size
 from tests.conftest import ROOT, run_script, tiny_digits
 from training.cli import run_cli
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from base.errors import UserError
+from base.rundir import newest_run
 from models.dcgan import build_dcgan_generator
 from sampling import (
     class_grid,
@@ -19,7 +20,6 @@ from sampling import (
     interpolation,
     mixed_condition,
     mixing_matrix,
-    newest_run,
     one_class,
     one_hot,
     render_grid,

@@ -180,7 +180,7 @@ def steps_per_execution(
     return max(d for d in range(1, AUTO_STEPS_PER_EXECUTION + 1) if divisible % d == 0)
 
 
-def where(name: str) -> str:
+def device_names(name: str) -> str:
     """The devices a strategy of that name trains on, as a person names them."""
     gpus = visible_gpus()
     if not gpus:
@@ -199,5 +199,5 @@ def describe(name: str, strategy: tf.distribute.Strategy, batch_size: int, polic
     execution = f"{steps} step{'s' if steps > 1 else ''} per execution"
     return (
         f"{STRATEGY_NAMES[name]} over {replicas} replica(s), {split}, precision {policy}, "
-        f"XLA {'on' if jit else 'off'}, {execution}; on {where(name)}"
+        f"XLA {'on' if jit else 'off'}, {execution}; on {device_names(name)}"
     )

@@ -8,10 +8,10 @@ pretraining (``critic_pretraining``); the generator's weight average
 
 from models.trainers.average import (
     EMA_WARMUP,
-    STANDING_BATCH_SIZE,
-    STANDING_BATCHES,
+    STATISTICS_BATCH_SIZE,
+    STATISTICS_DRAWS,
     GeneratorAverage,
-    standing_statistics,
+    recompute_batchnorm_statistics,
 )
 from models.trainers.base import ConditionalGAN, Trainer, apply_mean_gradients
 from models.trainers.critic_pretraining import CriticPretrainer
@@ -20,8 +20,8 @@ from models.trainers.wgan_gp import ConditionalWGANGP
 
 __all__ = [
     "EMA_WARMUP",
-    "STANDING_BATCHES",
-    "STANDING_BATCH_SIZE",
+    "STATISTICS_DRAWS",
+    "STATISTICS_BATCH_SIZE",
     "ConditionalDCGAN",
     "ConditionalGAN",
     "ConditionalWGANGP",
@@ -29,5 +29,5 @@ __all__ = [
     "GeneratorAverage",
     "Trainer",
     "apply_mean_gradients",
-    "standing_statistics",
+    "recompute_batchnorm_statistics",
 ]

@@ -12,7 +12,7 @@ from base.streams import stream_key
 # steps so far (StyleGAN2-ADA's ramp-up). TensorFlow's 10, a longer horizon, lagged a still-improving
 # generator (BENCHMARKS.md, MNIST WGAN-GP section, "the weight average's horizon").
 EMA_WARMUP = 21
-STANDING_BATCHES, STANDING_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
+STATISTICS_DRAWS, STATISTICS_BATCH_SIZE = 8, 64  # draws that set the averaged generator's BatchNorm statistics
 
 
 class GeneratorAverage:
@@ -63,17 +63,19 @@ class GeneratorAverage:
         if self._model_step != step:
             for target, average in zip(self._model.trainable_variables, self.averages, strict=True):
                 target.assign(average.numpy())
-            standing_statistics(self._model)
+            recompute_batchnorm_statistics(self._model)
             self._model_step = step
         return self._model
 
 
-def standing_statistics(generator) -> None:
+def recompute_batchnorm_statistics(generator) -> None:
     """Set every BatchNorm layer's moving statistics to their mean over a few fixed draws of (z, class).
 
-    The k-th draw enters with momentum k / (k + 1), so the result is the plain
-    mean over the draws; the draws (seeded, every class in turn) make it a
-    function of the weights alone.
+    BigGAN's "standing statistics". The k-th draw enters with momentum
+    k / (k + 1), so the result is the plain mean over the draws; the draws
+    (seeded, every class in turn) make it a function of the weights alone.
+    Their random stream keeps the name "standing_statistics": the name is
+    part of the seed.
     """
     norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
     if not norms:
@@ -81,11 +83,11 @@ def standing_statistics(generator) -> None:
     latent_dim, classes = generator.inputs[0].shape[-1], generator.inputs[1].shape[-1]
     momenta = [layer.momentum for layer in norms]
     try:
-        for k in range(STANDING_BATCHES):
+        for k in range(STATISTICS_DRAWS):
             for layer in norms:
                 layer.momentum = k / (k + 1)
-            z = tf.random.stateless_normal((STANDING_BATCH_SIZE, latent_dim), stream_key(0, "standing_statistics", k))
-            condition = tf.one_hot(tf.range(STANDING_BATCH_SIZE) % classes, classes)
+            z = tf.random.stateless_normal((STATISTICS_BATCH_SIZE, latent_dim), stream_key(0, "standing_statistics", k))
+            condition = tf.one_hot(tf.range(STATISTICS_BATCH_SIZE) % classes, classes)
             generator([z, condition], training=True)
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):

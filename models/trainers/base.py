@@ -153,14 +153,14 @@ class ConditionalGAN(Trainer):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def critic_view(self, images, *where):
+    def critic_input(self, images, *draw_ids):
         """What the discriminator or critic sees of ``images``: themselves, or their DiffAugment.
 
-        ``where`` keeps the draws of each call apart: (REAL or FAKE or GENERATED, critic update).
+        ``draw_ids`` keep the draws of each call apart: (REAL or FAKE or GENERATED, critic update).
         """
         step = self.g_optimizer.iterations
         probability = self.augment_p if self.adaptive is None else self.adaptive.probability.value
-        return augment(images, self.augment_policy, probability, self.seed, step, *where)
+        return augment(images, self.augment_policy, probability, self.seed, step, *draw_ids)
 
     def sample_latent(self, batch_size, use: int = 0):
         """z for this step's ``use``-th batch of fakes: a function of the seed and the generator's step count."""

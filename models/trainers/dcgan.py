@@ -49,7 +49,7 @@ class ConditionalDCGAN(ConditionalGAN):
         condition, one_class = self.generator_conditions(labels)
 
         fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
-        real, fake = self.critic_view(real, REAL), self.critic_view(fake, FAKE)
+        real, fake = self.critic_input(real, REAL), self.critic_input(fake, FAKE)
         with tf.GradientTape() as tape:
             real_validity, real_class = self.discriminator(real, training=True)
             real_validity = self.validity(real_validity, real_class, labels)
@@ -62,7 +62,7 @@ class ConditionalDCGAN(ConditionalGAN):
 
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=1), condition], training=True)
-            fake_validity, fake_class = self.discriminator(self.critic_view(fake, GENERATED), training=True)
+            fake_validity, fake_class = self.discriminator(self.critic_input(fake, GENERATED), training=True)
             fake_validity = self.validity(fake_validity, fake_class, condition)
             g_loss = generator_validity_loss(fake_validity)
             g_loss += self.class_weight * class_cross_entropy(condition, fake_class)

@@ -94,7 +94,7 @@ class ConditionalWGANGP(ConditionalGAN):
         epsilon = noise.uniform(stream_key(self.seed, "interpolation", self.g_optimizer.iterations, index), batch_size)
         # The penalty's interpolates join the augmented real and fake images: the critic is
         # only ever evaluated on augmented images, so its 1-Lipschitz constraint belongs there.
-        real, fake = self.critic_view(real, REAL, index), self.critic_view(fake, FAKE, index)
+        real, fake = self.critic_input(real, REAL, index), self.critic_input(fake, FAKE, index)
         with tf.GradientTape() as tape:
             conditions = (labels, condition) if self.projection else None
             wasserstein, penalty, real_class, fake_class = penalised_wasserstein(
@@ -118,7 +118,7 @@ class ConditionalWGANGP(ConditionalGAN):
         condition, one_class = self.generator_conditions(labels)
         with tf.GradientTape() as tape:
             fake = self.generator([self.sample_latent(batch_size, use=0), condition], training=True)
-            fake_score, fake_class = self.critic(self.critic_view(fake, GENERATED), training=True)
+            fake_score, fake_class = self.critic(self.critic_input(fake, GENERATED), training=True)
             if self.projection:
                 fake_score = projected_score(fake_score, fake_class, condition)
             loss = generator_wasserstein_loss(fake_score) + self.style_term(condition, fake_class)
