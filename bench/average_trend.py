@@ -27,6 +27,7 @@ import argparse
 import json
 from pathlib import Path
 
+from base.terminal import start_tensorflow_quietly
 from training.cli import OneLineErrorParser, non_negative_int, open_fraction, positive_int, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,7 @@ def main(argv=None):
             f"--run {run} lacks {missing[0]} (and {len(missing) - 1} more): "
             "not trained that far, or trained without --ema-decay"
         )
+    start_tensorflow_quietly()
     config = json.loads((run / "config.json").read_text())
 
     from base.rundir import DEFAULT_CACHE

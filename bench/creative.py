@@ -36,6 +36,7 @@ import math
 from pathlib import Path
 
 from base.errors import UserError
+from base.terminal import start_tensorflow_quietly
 from evaluation.judges import DESIGNS, PANEL
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
@@ -177,6 +178,7 @@ def modes_figure(generators: dict, class_names, seed: int, path: Path) -> Path:
 def main(argv=None):
     args = build_parser().parse_args(argv)
     every = {mode: run_settings(args, mode) for mode in args.modes}  # every mode checked before any trains
+    start_tensorflow_quietly()
 
     from base.rundir import DEFAULT_CACHE
     from data import load_images, validation_images

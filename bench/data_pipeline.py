@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Is the input pipeline the bottleneck? Loader images/s against the DC-GAN's training images/s.
 
-For each real dataset in ../shared/data (mnist, cifar10, wikiart): the first
+For each real dataset in the data root (mnist, cifar10, wikiart): the first
 epoch from a cold cache (reading and decoding the files, then one pass of the
 tf.data stream), the later epochs (decoded arrays in memory), a warm start
 (a second run that finds the decoded-image cache), and the images per second
@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from base.terminal import start_tensorflow_quietly
+from bench.data_root import data_root
 from training.cli import OneLineErrorParser, positive_int, run_cli
-
-ROOT = Path(__file__).resolve().parents[1]
 
 DATASETS = {"mnist": "mnist", "cifar10": "cifar10", "wikiart": "wikiart"}
 
@@ -29,7 +29,11 @@ def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
         prog="bench/data_pipeline.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data-root", default=str(ROOT.parent / "shared" / "data"), help="holds mnist/, cifar10/, ...")
+    parser.add_argument(
+        "--data-root",
+        default=str(data_root()),
+        help="holds mnist/, cifar10/, ... (default: $ARTGAN_DATA, else ../shared/data)",
+    )
     parser.add_argument("--epochs", type=positive_int, default=3, help="epochs streamed per dataset (default: 3)")
     parser.add_argument("--train-steps", type=positive_int, default=40, help="timed DC-GAN steps (default: 40)")
     parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
@@ -97,6 +101,7 @@ def training_rate(image_shape, num_classes: int, batch_size: int, steps: int) ->
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    start_tensorflow_quietly()
     from base.errors import UserError
     from training.recipes.dcgan import RECIPE
 

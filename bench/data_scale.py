@@ -328,7 +328,7 @@ def pipeline_rates(args) -> list[dict]:
             load_images("folder", str(folder), size, cache_dir=str(cache), progress=False)
         command = [sys.executable, __file__, "--worker", "pipeline", "--size", str(size), "--work", args.work,
                    "--fit-steps", str(args.fit_steps), "--batch-size", str(args.batch_size)]  # fmt: skip
-        env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+        env = dict(os.environ, PYTHONPATH=str(ROOT))  # the worker leaves TensorFlow's start-up notices out itself
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"the pipeline worker at {size} px failed:\n{result.stderr[-3000:]}")

@@ -122,7 +122,7 @@ def run_case(case: Case, args) -> Result:
     import keras
     import tensorflow as tf
 
-    from bench.throughput import one_real_batch
+    from bench.throughput_cases import one_real_batch
     from training.devices import set_precision, steps_per_execution
 
     recipe, settings = case_settings(case, args)
@@ -191,7 +191,7 @@ def run_peak(args) -> dict[str, float]:
 def best_seconds(call, calls: int = 10) -> float:
     """The fastest of ``calls`` calls after two warm-ups, each waited for by reading one element of its result."""
 
-    from bench.throughput import waited
+    from bench.timing import waited
 
     def once():
         start = time.perf_counter()

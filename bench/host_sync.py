@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     start_tensorflow_quietly()
     import tensorflow as tf
 
-    from bench.throughput import CASES, one_real_batch, paper_trainer
+    from bench.throughput_cases import CASES, one_real_batch, paper_trainer
     from training.callbacks import DivergenceGuard
 
     name = f"{args.model}-{args.size}"

@@ -18,6 +18,7 @@ import resource
 import time
 from pathlib import Path
 
+from base.terminal import start_tensorflow_quietly
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ def peak_memory_mib() -> float:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    start_tensorflow_quietly()
     import keras
 
     from evaluation.inception import BATCH_SIZE, keras_feature_network, stream_through

@@ -26,6 +26,7 @@ import json
 import time
 from pathlib import Path
 
+from base.terminal import start_tensorflow_quietly
 from evaluation.judges import DESIGNS, PANEL
 from training.cli import OneLineErrorParser, positive_int, run_cli
 
@@ -154,6 +155,7 @@ def judges_agreement(panel, drawn: dict) -> dict:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    start_tensorflow_quietly()
     from data import load_images, validation_images
 
     train = load_images("wikiart", args.data_dir, args.image_size, cache_dir=args.cache_dir, progress=False)

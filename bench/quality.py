@@ -26,10 +26,13 @@ Targets on 2 CPU cores (the 10,000 real test images of each dataset), by the pan
 Small collections (differentiable augmentation): ``--subset 0.1`` trains on a
 stratified tenth of the images (the judge still sees them all), and
 ``--augment color,translation,cutout`` turns DiffAugment on; WikiArt's
-training split here is the 640-image subset of ../shared/data/wikiart.
+training split here is the 640-image subset of <data root>/wikiart.
 
 Without flags beyond --dataset and --model, each run uses the budget of its
-BENCHMARKS.md row (BUDGETS below); a flag overrides its part of it.
+BENCHMARKS.md row (BUDGETS below); a flag overrides its part of it. The
+training flags are the training scripts' own. The datasets are read from
+--data-dir, else <data root>/<dataset>: --data-root, else $ARTGAN_DATA, else
+../shared/data beside the project.
 
   python bench/quality.py                                   # DC-GAN on MNIST, 25 epochs
   python bench/quality.py --mix-fraction 0.25
@@ -48,17 +51,14 @@ import importlib
 import time
 from pathlib import Path
 
-from base.choices import UPSAMPLINGS
+from base.terminal import start_tensorflow_quietly
+from bench.data_root import VARIABLE as DATA_VARIABLE
+from bench.data_root import data_root
 from training.cli import (
     OneLineErrorParser,
-    add_augment_flags,
-    add_ema_flag,
     add_inception_flags,
-    add_mixing_flag,
-    add_projection_flag,
     check_inception_flags,
     open_fraction,
-    positive_float,
     positive_int,
     run_cli,
 )
@@ -85,9 +85,12 @@ BUDGETS = {
     ("wikiart", "dcgan"): {"epochs": 45, "mixed_precision": "bfloat16"},
     ("wikiart", "wgan-gp"): {"epochs": 30, "filters": 64, "mixed_precision": "bfloat16"},
 }
-TRAINING_FLAGS = ("lr", "class_weight", "critic_class_weight", "batch_size", "mix_fraction", "ema_decay")
-TRAINING_FLAGS += ("mixed_precision", "jit", "filters", "augment", "augment_p", "image_size", "upsampling")
-TRAINING_FLAGS += ("fake_class_loss", "projection")
+# The training scripts' flags the bench takes as they are, defined once in the recipes' parsers, and passes on
+# to the recipe when given. The bench's own: its dataset and model, where the data and the run go, --seed
+# (default 1), --mixed-precision (the budget's default, or off), --subset, --n, and Inception for its figures.
+TRAINING_FLAGS = ("epochs", "lr", "class_weight", "critic_class_weight", "batch_size", "filters", "upsampling",
+                  "fake_class_loss", "projection", "mix_fraction", "ema_decay", "augment", "augment_p", "ada_target",
+                  "ada_images", "image_size", "jit", "eval_every")  # fmt: skip
 
 
 def build_parser() -> OneLineErrorParser:
@@ -96,30 +99,14 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument("--dataset", choices=sorted(DATA_DIRS), default="mnist", help="default: mnist")
     parser.add_argument("--model", choices=sorted(MODELS), default="dcgan", help="which trainer (default: dcgan)")
-    parser.add_argument("--data-dir", help="the dataset's files (default: ../shared/data/<dataset>)")
     parser.add_argument(
-        "--epochs", type=positive_int, help="training budget in epochs (default: the BENCHMARKS.md row's, see BUDGETS)"
+        "--data-root",
+        help=f"the folder of the datasets' folders (default: ${DATA_VARIABLE}, else ../shared/data beside the project)",
     )
-    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the script's)")
-    parser.add_argument("--class-weight", type=float, help="weight of the (generator's) class terms")
-    parser.add_argument("--critic-class-weight", type=float, help="WGAN-GP: weight of the critic's class terms")
-    parser.add_argument("--batch-size", type=positive_int, help="default: the script's")
-    parser.add_argument("--filters", type=positive_int, help="WGAN-GP: network width (default: the budget's)")
-    parser.add_argument("--upsampling", choices=UPSAMPLINGS, help="DC-GAN: how the generator doubles its side")
-    parser.add_argument(
-        "--fake-class-loss",
-        action=argparse.BooleanOptionalAction,
-        help="WGAN-GP: train the critic's class head on generated images too (default: the script's)",
-    )
-    add_projection_flag(parser)
-    add_mixing_flag(parser)
-    add_ema_flag(parser)
-    add_augment_flags(parser)
-    parser.add_argument("--image-size", type=positive_int, help="default: 28 MNIST, 32 CIFAR-10, 64 WikiArt")
+    parser.add_argument("--data-dir", help="the dataset's files (default: <data root>/<dataset>)")
     parser.add_argument(
         "--subset", type=open_fraction, help="train on this stratified fraction of the images (judged on them all)"
     )
-    parser.add_argument("--eval-every", type=positive_int, help="also log the figures every N epochs (costs time)")
     parser.add_argument("--seed", type=int, default=1, help="training seed (default: 1)")
     parser.add_argument(
         "--mixed-precision",
@@ -127,12 +114,37 @@ def build_parser() -> OneLineErrorParser:
         help="train in mixed precision; off = float32, for CPUs without bfloat16 instructions "
         "(default: the budget's, bfloat16 for WikiArt and the MNIST WGAN-GP, else float32)",
     )
-    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, help="XLA (default: Keras's choice)")
     parser.add_argument("--n", type=positive_int, default=1000, help="generated samples evaluated (default: 1000)")
     add_inception_flags(parser, " (FID, KID and IS of each generator; with --eval-every, in log.csv too)")
     parser.add_argument("--cache-dir", help="decoded images and classifiers (default: ~/.cache/artgan)")
     parser.add_argument("--out", help="run directory (default: runs/bench_quality-<dataset>-<model>-<timestamp>)")
+    add_training_flags(parser)
     return parser
+
+
+def add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """``TRAINING_FLAGS`` as train_dcgan.py and train_wgan_gp.py define them, each under the models that have it."""
+    groups = {
+        ("dcgan", "wgan-gp"): parser.add_argument_group(
+            "training, both models",
+            "The training scripts' own flags. Left out, a flag takes the budget's value (BUDGETS), else the "
+            "script's default; the defaults named are train_dcgan.py's (train_wgan_gp.py --help names its own).",
+        ),
+        ("wgan-gp",): parser.add_argument_group("training, --model wgan-gp only (train_wgan_gp.py's flags)"),
+        ("dcgan",): parser.add_argument_group("training, --model dcgan only (train_dcgan.py's flags)"),
+    }
+    actions = {model: flag_actions(recipe_of(model)) for model in MODELS}
+    for dest in TRAINING_FLAGS:
+        models = tuple(model for model in MODELS if dest in actions[model])
+        if not models:
+            raise AssertionError(f"neither training script has a flag for {dest}")
+        groups[models]._add_action(actions[models[0]][dest])  # argparse's own way of sharing an action (parents=)
+    parser.set_defaults(**dict.fromkeys(TRAINING_FLAGS))  # left out: None, not absent as in the scripts
+
+
+def flag_actions(recipe) -> dict[str, argparse.Action]:
+    """The flags of the recipe's script, by setting name (a parser of their own, built afresh)."""
+    return {action.dest: action for action in recipe.parser()._actions}
 
 
 def recipe_of(model: str):
@@ -142,19 +154,23 @@ def recipe_of(model: str):
 
 def bench_settings(args, recipe):
     """The recipe's own settings, with the bench's data, budget and flags given as a user would give them."""
-    data_dir = args.data_dir or str(ROOT.parent / "shared" / "data" / DATA_DIRS[args.dataset])
+    data_dir = data_folder(args)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or str(ROOT / "runs" / f"bench_quality-{args.dataset}-{args.model}-{stamp}")
-    settings = dict(data_dir=data_dir, seed=args.seed, quiet=True, out=out)
-    settings.update(cache_dir=args.cache_dir, eval_every=args.eval_every)
+    settings = dict(data_dir=data_dir, seed=args.seed, quiet=True, out=out, cache_dir=args.cache_dir)
     if args.eval_every:
         settings.update(inception_weights=args.inception_weights, fid_stats=args.fid_stats)
     settings.update(BUDGETS[(args.dataset, args.model)])
-    given = {key: getattr(args, key) for key in ("epochs", *TRAINING_FLAGS) if getattr(args, key, None) is not None}
+    given = {key: getattr(args, key) for key in (*TRAINING_FLAGS, "mixed_precision") if getattr(args, key) is not None}
     settings.update(given)
     if settings.get("mixed_precision") == "off":
         settings["mixed_precision"] = None
     return recipe.settings(args.dataset, **settings)
+
+
+def data_folder(args) -> str:
+    """--data-dir, else the dataset's folder in --data-root, else in $ARTGAN_DATA, else in ../shared/data."""
+    return args.data_dir or str(Path(args.data_root or data_root()) / DATA_DIRS[args.dataset])
 
 
 def verdicts(panel: dict, minutes: float, targets: dict) -> list[tuple[str, bool]]:
@@ -228,7 +244,12 @@ def main(argv=None):
         parser.error("--subset writes colour image folders: use it with cifar10 or wikiart")
     check_inception_flags(parser, args.inception_weights, args.fid_stats)
     recipe = recipe_of(args.model)
+    foreign = [dest for dest in TRAINING_FLAGS if getattr(args, dest) is not None and dest not in recipe.field_names()]
+    if foreign:
+        flags = ", ".join("--" + dest.replace("_", "-") for dest in foreign)
+        parser.error(f"{flags}: not a flag of --model {args.model}")
     settings = bench_settings(args, recipe)
+    start_tensorflow_quietly()
 
     from base.networks import load_generator
     from base.rundir import DEFAULT_CACHE

@@ -290,7 +290,7 @@ def build_iteration(case, settings, image_shape, num_classes):
     """``(one_iteration, FLOPs of one iteration)``; the FLOPs are counted on the Keras twins of the networks."""
     import os
 
-    from bench.throughput import iteration_flops
+    from bench.throughput_cases import iteration_flops
 
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)

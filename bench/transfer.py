@@ -36,6 +36,7 @@ import json
 from pathlib import Path
 
 from base.errors import UserError
+from base.terminal import start_tensorflow_quietly
 from training.cli import OneLineErrorParser, non_negative_int, positive_int, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +162,7 @@ def markdown_table(results: dict) -> str:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    start_tensorflow_quietly()
     out = Path(args.out)
     collection = collection_folder(Path(args.collection), args.styles, out / "collection")
     if any(start != "scratch" for start in args.starts):

@@ -57,6 +57,63 @@ def test_no_library_module_or_bench_imports_a_script(folder):
     assert not {module: names for module, names in wrong.items() if names}
 
 
+def module_name(path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_imports(modules: dict) -> dict[str, set[str]]:
+    """The project modules each module imports (at its top or inside functions), by dotted name.
+
+    ``from data import load_images`` is an import of ``data`` (its ``__init__``), ``from data.cache import
+    StoredImages`` one of ``data.cache``; relative imports are resolved against the module's package.
+    """
+
+    def project_module(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {project_module(alias.name) for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parents = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parents, base] if base else parents)
+                found |= {project_module(f"{base}.{alias.name}") for alias in node.names}
+        graph[name] = found - {None, name}
+    return graph
+
+
+def test_no_modules_import_each_other_round_a_circle():
+    """Within a layer too: a circle of imports (inside functions included) is one module in two files."""
+    paths = [path for folder in (*PACKAGES, "bench") for path in sorted((ROOT / folder).rglob("*.py"))]
+    paths += [ROOT / f"{script}.py" for script in SCRIPTS]
+    graph = module_imports({module_name(path): path for path in paths})
+    assert {"bench.throughput", "bench.torch_reference"} <= set(graph)
+    circles, done = [], set()
+
+    def visit(module, trail):
+        if module in trail:
+            circles.append(trail[trail.index(module) :] + [module])
+            return
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*trail, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert not [" -> ".join(circle) for circle in circles]
+
+
 def test_the_subpackages_are_checked_too():
     assert "training/recipes/wgan_gp.py" in project_imports("training")
     assert "models/trainers/wgan_gp.py" in project_imports("models")

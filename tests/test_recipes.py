@@ -37,7 +37,7 @@ def test_the_quality_bench_trains_what_train_wgan_gp_py_would(tmp_path):
 
 
 def test_the_throughput_bench_resolves_both_recipes_like_their_scripts():
-    from bench.throughput import CASES, paper_settings
+    from bench.throughput_cases import CASES, paper_settings
 
     for name, recipe in (("wgan-64", WGAN_GP), ("dcgan-28", DCGAN)):
         settings, _, _ = paper_settings(CASES[name])

@@ -110,7 +110,7 @@ def trainable_parameters(model) -> int:
 
 
 def test_throughput_cases_train_what_the_script_would():
-    from bench.throughput import CASES, paper_settings
+    from bench.throughput_cases import CASES, paper_settings
 
     for name in ("wgan-64", "wgan-64-torch", "wgan-64-bf16"):
         settings, _, _ = paper_settings(CASES[name])
