@@ -545,9 +545,9 @@ class Figure:
     real: str | None = None  # the key of the real figure beside it (None: it has none)
     of_real: Callable | None = None  # None: ``of_samples`` on real half B
     meaning: str = ""  # what the real figure is (the pixel table prints it)
-    also: tuple[str, ...] = ()
-    judged: bool = True
-    panel: Verdict | None = None
+    also: tuple[str, ...] = ()  # further figures ``of_samples`` gives in its tuple (KID's spread)
+    judged: bool = True  # False: a figure of the pixels alone, the same whichever judge reads the samples
+    panel: Verdict | None = None  # its line in the panel's verdict (``better`` HIGHER or LOWER)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from evaluation.measure import (
     pixel_figures,
     real_sets,
 )
-from evaluation.metrics import LOWER, Figure, registered
+from evaluation.metrics import HIGHER, LOWER, Figure, registered
 from evaluation.settings import DEFAULT_SAMPLES
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,10 @@ def worst(figure: Figure, by_judge: dict) -> dict:
     if figure.better == LOWER:  # the worst is the largest: the lowest of the negated values
         by, value = _lowest({name: -value for name, value in values.items()})
         value = -value
-    else:
+    elif figure.better == HIGHER:
         by, value = _lowest(values)
+    else:
+        raise ValueError(f"{figure.name} is better {figure.better}: its worst over the judges is not defined")
     return {verdict.key: value, **({f"{verdict.key}_by": by} if verdict.name_judge else {})}
 
 
