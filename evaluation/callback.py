@@ -18,7 +18,8 @@ import keras
 from data import validation_images
 from evaluation.inception import add_real_side, inception_part, prepare_inception
 from evaluation.judges import PANEL
-from evaluation.measure import JUDGE_FIGURES, PIXEL_FIGURES, generator_sampler
+from evaluation.measure import generator_sampler
+from evaluation.metrics import figure_names, registered
 from evaluation.panel import headline, load_panel, measure_panel
 from evaluation.settings import DEFAULT_SAMPLES
 
@@ -28,14 +29,21 @@ PREFIX = "eval_"
 INCEPTION_COLUMNS = {"inception_fid": "fid", "inception_kid": "kid", "inception_score": "inception_score"}
 
 
-PANEL_COLUMNS = ("conditional_accuracy", "judge_accuracy", "lowest_class_accuracy", "frechet_ratio", "recall")
+def panel_column_names() -> tuple[str, ...]:
+    """The verdict's keys that get a column: its accuracies, then the registry's figures whose line is logged."""
+    logged = tuple(figure.panel.key for figure in registered(judged=True) if figure.panel and figure.panel.logged)
+    return ("conditional_accuracy", "judge_accuracy", "lowest_class_accuracy", *logged)
+
+
+PANEL_COLUMNS = panel_column_names()  # the registry's when this module was loaded
 
 
 def log_keys(judges, with_inception: bool = False) -> list[str]:
     """The log.csv columns this callback fills, for the judges named."""
-    keys = [f"{PREFIX}panel_{name}" for name in PANEL_COLUMNS]
-    keys += [f"{PREFIX}{judge}_{name}" for judge in judges for name in JUDGE_FIGURES]
-    return keys + [PREFIX + name for name in (*PIXEL_FIGURES, *(INCEPTION_COLUMNS if with_inception else ()))]
+    keys = [f"{PREFIX}panel_{name}" for name in panel_column_names()]
+    keys += [f"{PREFIX}{judge}_{name}" for judge in judges for name in figure_names(judged=True)]
+    pixels = figure_names(judged=False)
+    return keys + [PREFIX + name for name in (*pixels, *(INCEPTION_COLUMNS if with_inception else ()))]
 
 
 def panel_columns(result, class_names) -> dict:
@@ -45,9 +53,9 @@ def panel_columns(result, class_names) -> dict:
         for judge, m in result.by_judge.items()
     }
     verdict = headline(by_judge, class_names)
-    columns = {f"{PREFIX}panel_{name}": verdict[name] for name in PANEL_COLUMNS}
+    columns = {f"{PREFIX}panel_{name}": verdict[name] for name in panel_column_names()}
     for judge, m in result.by_judge.items():
-        columns.update({f"{PREFIX}{judge}_{name}": m.figures[name] for name in JUDGE_FIGURES})
+        columns.update({f"{PREFIX}{judge}_{name}": m.figures[name] for name in figure_names(judged=True)})
     columns.update({PREFIX + name: value for name, value in result.pixels.items()})
     return {column: float(value) for column, value in columns.items()}
 

@@ -10,15 +10,14 @@ validation paintings and B from the training paintings: the floor is then
 "train vs val", and a generator that memorised its training images scores
 the floor, not better.
 
-Two kinds of figure: a judge's (``JUDGE_FIGURES``: they depend on which
-classifier reads the images, so a panel gives one set per judge) and the
-pixels' own (``PIXEL_FIGURES``: lattice and frame, one set for all judges).
-The samples are drawn once and every judge reads the same images.
+Every figure comes from ``evaluation.metrics.REGISTRY``: a judge's figures
+(``judged``: they depend on which classifier reads the images, so a panel
+gives one set per judge) and the pixels' own (lattice and frame, one set for
+all judges). The samples are drawn once and every judge reads the same images.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,45 +27,19 @@ from base.streams import numpy_stream
 from data import to_model_range
 from evaluation.classifier import RealClassifier
 from evaluation.metrics import (
-    class_diversity,
-    conditional_accuracy,
-    frame_strength,
-    frechet_distance,
-    kernel_distance,
-    lattice_power,
-    lattice_strength,
-    mean_entropy,
-    mean_power_spectrum,
-    mixing_scores,
+    Reading,
+    figure_names,
+    mixing_pairs,
     per_class_frechet,
-    precision_recall,
+    real_figure,
+    registered,
 )
 from evaluation.settings import DEFAULT_SAMPLES
-from models.augment import TRANSLATION_RATIO
 from sampling import generate, mixed_condition, one_hot
 
-JUDGE_FIGURES = (
-    "classifier_accuracy",
-    "conditional_accuracy",
-    "mixing_mass",
-    "mixing_evenness",
-    "frechet_distance",
-    "frechet_floor",
-    "diversity",
-    "diversity_real",
-    "kid",
-    "kid_std",
-    "kid_floor",
-    "precision",
-    "precision_real",
-    "recall",
-    "recall_real",
-    "style_entropy",
-    "style_entropy_real",
-)
-PIXEL_FIGURES = ("lattice", "lattice_real", "lattice_power", "lattice_power_real", "frame", "frame_real")
+JUDGE_FIGURES = figure_names(judged=True)  # the registry's names when this module was loaded
+PIXEL_FIGURES = figure_names(judged=False)
 FIGURES = JUDGE_FIGURES + PIXEL_FIGURES
-NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
 
 
 @dataclass
@@ -78,25 +51,32 @@ class RealSets:
     images_b: np.ndarray  # half B in [-1, 1]: the floors' stand-in for generated images
     requested: np.ndarray  # the labels of half B: the classes the generator is asked for
     num_classes: int
-    real_lattice: float  # lattice_strength of half A: about 1 for real images
-    real_spectrum: np.ndarray  # mean_power_spectrum of half A: what lattice_power compares with
-    real_lattice_power: float  # lattice_power of half B against half A: the floor
-    real_frame: float  # frame_strength of half A: 1.0 to 1.2 for real paintings
+    pixels: Reading  # half A without a judge: what the samples' pixel figures compare with
+    values: dict  # every pixel figure's real value, by its real name ("lattice_real", ...)
 
 
 @dataclass
 class RealReference:
-    """The real side of one judge's figures, computed once per judge and dataset."""
+    """The real side of one judge's figures, computed once per judge and dataset.
+
+    A real figure reads as an attribute too: ``reference.frechet_floor``.
+    """
 
     sets: RealSets
-    features: np.ndarray  # the judge's features of half A
-    frechet_floor: float  # Frechet distance of half B to half A
-    diversity_real: float  # within-class diversity of half B
-    kid_floor: tuple  # (mean, std) of the kernel distance of half B to half A
-    precision_real: float  # half B against half A's manifold
-    recall_real: float
+    half_a: Reading  # half A as this judge reads it: what the samples are compared with
+    values: dict  # every judged figure's real value, by its real name (KID's floor: (mean, std))
     per_class_frechet_floor: list  # per class, half B to half A (None: too few images)
-    style_entropy_real: float  # the judge's mean posterior entropy on half A
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__} has no {name!r}")
+
+    @property
+    def features(self) -> np.ndarray:
+        """The judge's features of half A."""
+        return self.half_a.features
 
     # what the single-judge callers read
     @property
@@ -155,37 +135,21 @@ def real_sets(data, samples: int = DEFAULT_SAMPLES, seed: int = 0, validation=No
     if len(labels_a) < 2:
         raise UserError(f"the dataset has {len(data.labels)} images; measuring needs at least 4")
     images_a, images_b = to_model_range(np.asarray(images_a)), to_model_range(np.asarray(images_b))
-    spectrum = mean_power_spectrum(images_a)
-    return RealSets(
-        images=images_a,
-        labels=np.asarray(labels_a, dtype=np.int64),
-        images_b=images_b,
-        requested=np.asarray(labels_b, dtype=np.int64),
-        num_classes=data.num_classes,
-        real_lattice=lattice_strength(images_a),
-        real_spectrum=spectrum,
-        real_lattice_power=lattice_power(images_b, spectrum),
-        real_frame=frame_strength(images_a, TRANSLATION_RATIO),
-    )
+    labels_a, requested = np.asarray(labels_a, dtype=np.int64), np.asarray(labels_b, dtype=np.int64)
+    half_a = Reading(images_a, labels_a, data.num_classes)
+    half_b = Reading(images_b, requested, data.num_classes, real=half_a, seed=seed)
+    values = {figure.real: figure.measure_real(half_b) for figure in registered(judged=False) if figure.real}
+    return RealSets(images_a, labels_a, images_b, requested, data.num_classes, half_a, values)
 
 
 def judge_reference(classifier: RealClassifier, sets: RealSets, seed: int = 0) -> RealReference:
     """One judge's view of the real sets: its floors, and the features the samples are compared with."""
-    features_a, probabilities_a = classifier.predict(sets.images)
-    features_b, _ = classifier.predict(sets.images_b)
-    precision_real, recall_real = precision_recall(features_a, features_b, NEIGHBOURS)
     k = sets.num_classes
-    return RealReference(
-        sets=sets,
-        features=features_a,
-        frechet_floor=frechet_distance(features_b, features_a),
-        diversity_real=class_diversity(features_b, sets.requested, k),
-        kid_floor=kernel_distance(features_b, features_a, seed=seed),
-        precision_real=precision_real,
-        recall_real=recall_real,
-        per_class_frechet_floor=per_class_frechet(features_b, sets.requested, features_a, sets.labels, k),
-        style_entropy_real=mean_entropy(probabilities_a),
-    )
+    half_a = Reading(sets.images, sets.labels, k, classifier)
+    half_b = Reading(sets.images_b, sets.requested, k, classifier, real=half_a, seed=seed)
+    values = {figure.real: figure.measure_real(half_b) for figure in registered(judged=True) if figure.real}
+    floors = per_class_frechet(half_b.features, sets.requested, half_a.features, sets.labels, k)
+    return RealReference(sets, half_a, values, floors)
 
 
 def real_reference(
@@ -210,10 +174,6 @@ def generator_sampler(generator, seed: int = 0):
     return draw
 
 
-def mixing_pairs(num_classes: int) -> list[tuple[int, int]]:
-    return list(itertools.combinations(range(num_classes), 2))
-
-
 def draw_samples(draw, sets: RealSets) -> Samples:
     """The images every judge reads: one per requested class, and about as many spread over the mixed pairs."""
     k = sets.num_classes
@@ -226,60 +186,29 @@ def draw_samples(draw, sets: RealSets) -> Samples:
     return Samples(images, mixing, per_pair)
 
 
-def mixing_fidelity(samples: Samples, classifier: RealClassifier, num_classes: int):
-    """``(mean mass, mean evenness, per-pair list)`` over every pair i < j of (e_i + e_j) / 2."""
-    pairs = mixing_pairs(num_classes)
-    if not pairs:
-        return float("nan"), float("nan"), []
-    _, probabilities = classifier.predict(samples.mixing)
-    rows, per_pair = [], samples.per_pair
-    for index, (i, j) in enumerate(pairs):
-        mass, evenness = mixing_scores(probabilities[index * per_pair : (index + 1) * per_pair], i, j)
-        rows.append({"i": i, "j": j, "mass": mass, "evenness": evenness})
-    return float(np.mean([r["mass"] for r in rows])), float(np.mean([r["evenness"] for r in rows])), rows
-
-
 def judge_figures(samples: Samples, classifier: RealClassifier, reference: RealReference) -> Measurement:
-    """Every ``JUDGE_FIGURES`` figure of the samples, as ``classifier`` reads them."""
+    """Every judged figure of the samples, as ``classifier`` reads them, beside its real figure."""
     k, requested = reference.num_classes, reference.requested
-    features, probabilities = classifier.predict(samples.images)
-    accuracy, per_class = conditional_accuracy(probabilities, requested, k)
-    mass, evenness, pairs = mixing_fidelity(samples, classifier, k)
-    kid, kid_std = kernel_distance(features, reference.features)
-    precision, recall = precision_recall(reference.features, features, NEIGHBOURS)
-    figures = {
-        "classifier_accuracy": classifier.held_out_accuracy,
-        "conditional_accuracy": accuracy,
-        "mixing_mass": mass,
-        "mixing_evenness": evenness,
-        "frechet_distance": frechet_distance(features, reference.features),
-        "frechet_floor": reference.frechet_floor,
-        "diversity": class_diversity(features, requested, k),
-        "diversity_real": reference.diversity_real,
-        "kid": kid,
-        "kid_std": kid_std,
-        "kid_floor": reference.kid_floor[0],
-        "precision": precision,
-        "precision_real": reference.precision_real,
-        "recall": recall,
-        "recall_real": reference.recall_real,
-        "style_entropy": mean_entropy(probabilities),
-        "style_entropy_real": reference.style_entropy_real,
-    }
-    by_class = per_class_frechet(features, requested, reference.features, reference.labels, k)
-    return Measurement(figures, per_class, by_class, pairs, samples.per_pair, samples.images)
+    reading = Reading(samples.images, requested, k, classifier, reference.half_a, mixing=samples.mixing,
+                      per_pair=samples.per_pair)  # fmt: skip
+    figures = {}
+    for figure in registered(judged=True):
+        figures.update(figure.measure(reading))
+        if figure.real:
+            figures[figure.real] = real_figure(reference.values[figure.real])
+    by_class = per_class_frechet(reading.features, requested, reference.features, reference.labels, k)
+    return Measurement(figures, reading.accuracy[1], by_class, reading.mixed[2], samples.per_pair, samples.images)
 
 
 def pixel_figures(images, sets: RealSets) -> dict:
-    """Every ``PIXEL_FIGURES`` figure: what the images' own pixels show, beside real images'."""
-    return {
-        "lattice": lattice_strength(images),
-        "lattice_real": sets.real_lattice,
-        "lattice_power": lattice_power(images, sets.real_spectrum),
-        "lattice_power_real": sets.real_lattice_power,
-        "frame": frame_strength(images, TRANSLATION_RATIO),
-        "frame_real": sets.real_frame,
-    }
+    """Every pixel figure: what the images' own pixels show, beside real images'."""
+    reading = Reading(images, sets.requested, sets.num_classes, real=sets.pixels)
+    figures = {}
+    for figure in registered(judged=False):
+        figures.update(figure.measure(reading))
+        if figure.real:
+            figures[figure.real] = real_figure(sets.values[figure.real])
+    return figures
 
 
 def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measurement:

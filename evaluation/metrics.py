@@ -1,10 +1,21 @@
-"""The figures themselves, as pure numpy functions of features and class probabilities.
+"""The figures themselves, as pure numpy functions of features and class probabilities, and their registry.
 
-Nothing here knows about models or files, so each figure can be checked on
+Nothing here loads a model or reads a file, so each figure can be checked on
 synthetic inputs whose right answer is known (tests/test_evaluation_metrics.py).
+
+``REGISTRY`` (at the end) lists every figure the evaluation reports, one
+``Figure`` each: how it is computed from a ``Reading`` of the samples, what
+it is on real images, its row in the report and its line in the panel's
+verdict. Measuring, the real reference, the report, metrics.json and the
+``--eval-every`` columns all read it, so a new figure is one entry there.
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial.distance import cdist, pdist
@@ -418,3 +429,192 @@ class SplitInceptionScore:
             kl = p_log_p / count - (marginal * np.log(np.maximum(marginal, 1e-12))).sum()
             scores.append(np.exp(kl))
         return float(np.mean(scores))
+
+
+# The registry: every figure the evaluation reports.
+
+HIGHER, LOWER, NEAR_REAL = "higher", "lower", "near the real figure"  # when a figure is better
+NEIGHBOURS = 3  # k of the precision and recall manifolds (Kynkaanniemi et al.)
+
+
+def mixing_pairs(num_classes: int) -> list[tuple[int, int]]:
+    """Every pair i < j of classes, in the order the mixing samples are drawn."""
+    return list(itertools.combinations(range(num_classes), 2))
+
+
+class Reading:
+    """A set of images beside the real set it is compared with, as one judge reads both: what figures read.
+
+    ``images`` (in [-1, 1]) are the samples, or a real set; ``labels`` their
+    classes (for samples, the classes they were asked for). ``real`` is the
+    reading of the real reference set (half A), or None for that set itself.
+    ``judge`` has ``predict(images) -> (features, probabilities)`` and
+    ``held_out_accuracy``; without one (None) only the pixels can be read.
+    ``mixing`` holds ``per_pair`` images for each pair of ``mixing_pairs``,
+    drawn from (e_i + e_j) / 2. Whatever is computed is kept, so figures that
+    share a computation (KID and its spread, precision and recall) pay for it
+    once, and a reading of the real set is made once per judge.
+    """
+
+    def __init__(self, images, labels, num_classes: int, judge=None, real=None, seed: int = 0, mixing=None,
+                 per_pair: int = 0):  # fmt: skip
+        self.images = images
+        self.labels = labels
+        self.num_classes = num_classes
+        self.judge = judge
+        self.real = real
+        self.seed = seed  # of KID's random subsets
+        self.mixing = mixing
+        self.per_pair = per_pair
+
+    @cached_property
+    def predicted(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.judge.predict(self.images)
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.predicted[0]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.predicted[1]
+
+    @cached_property
+    def accuracy(self) -> tuple[float, list]:
+        """``(conditional accuracy, per class)``: how often the judge finds the class asked for."""
+        return conditional_accuracy(self.probabilities, self.labels, self.num_classes)
+
+    @cached_property
+    def mixed(self) -> tuple[float, float, list]:
+        """``(mean mass, mean evenness, per pair {"i", "j", "mass", "evenness"})`` over every mixed pair i < j."""
+        pairs = mixing_pairs(self.num_classes)
+        if not pairs:
+            return float("nan"), float("nan"), []
+        _, probabilities = self.judge.predict(self.mixing)
+        rows, per_pair = [], self.per_pair
+        for index, (i, j) in enumerate(pairs):
+            mass, evenness = mixing_scores(probabilities[index * per_pair : (index + 1) * per_pair], i, j)
+            rows.append({"i": i, "j": j, "mass": mass, "evenness": evenness})
+        return float(np.mean([r["mass"] for r in rows])), float(np.mean([r["evenness"] for r in rows])), rows
+
+    @cached_property
+    def kid(self) -> tuple[float, float]:
+        """``(mean, standard deviation)`` of the kernel distance to the real set."""
+        return kernel_distance(self.features, self.real.features, seed=self.seed)
+
+    @cached_property
+    def precision_recall(self) -> tuple[float, float]:
+        """``(precision, recall)`` against the real set's k-NN manifold."""
+        return precision_recall(self.real.features, self.features, NEIGHBOURS)
+
+    @cached_property
+    def spectrum(self) -> np.ndarray:
+        return mean_power_spectrum(self.images)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A figure's line in the panel's verdict: its worst value over the judges (``better`` says which is worst)."""
+
+    key: str  # the verdict's key in metrics.json (``panel``)
+    name_judge: bool = False  # also ``<key>_by``: the judge that gave it
+    over_real: bool = False  # the figure over its real figure (a distance over its floor), judges with a floor > 0
+    logged: bool = False  # also a log.csv column under --eval-every: ``eval_panel_<key>``
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure: how it is computed, what it is on real images, its row in the report, its line in the verdict.
+
+    ``of_samples(reading)`` gives the figure of the samples; a tuple gives
+    the figure and then the figures named in ``also``. ``of_real(reading)``
+    gives ``real``, the real figure printed beside it, from a reading of real
+    half B against half A; by default the same computation as the samples',
+    so that the real figure is the floor: what real images score against
+    other real images of the same classes. A tuple's first item is the real
+    figure (the reference keeps the whole value). A judged figure is
+    computed for every judge of the panel (``eval_<judge>_<name>`` in
+    log.csv); a pixel figure (``judged=False``) once, from the pixels alone
+    (``eval_<name>``).
+    """
+
+    name: str  # the key in measure's figures, metrics.json and log.csv
+    label: str  # the report's row
+    of_samples: Callable
+    better: str  # HIGHER, LOWER or NEAR_REAL
+    real: str | None = None  # the key of the real figure beside it (None: it has none)
+    of_real: Callable | None = None  # None: ``of_samples`` on real half B
+    meaning: str = ""  # what the real figure is (the pixel table prints it)
+    also: tuple[str, ...] = ()  # further figures ``of_samples`` gives in its tuple (KID's spread)
+    judged: bool = True  # False: a figure of the pixels alone, the same whichever judge reads the samples
+    panel: Verdict | None = None  # its line in the panel's verdict (``better`` HIGHER or LOWER)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every key the figure puts in a measurement's figures, in order: its own, ``also``, its real one."""
+        return (self.name, *self.also, *((self.real,) if self.real else ()))
+
+    def measure(self, reading: Reading) -> dict:
+        """``{name: value}`` for the figure and its ``also`` from a reading of the samples."""
+        value = self.of_samples(reading)
+        values = value if isinstance(value, tuple) else (value,)
+        return dict(zip((self.name, *self.also), values, strict=True))
+
+    def measure_real(self, reading: Reading):
+        """The real figure's whole value (a tuple where ``of_real`` gives one) from a reading of real half B."""
+        return (self.of_real or self.of_samples)(reading)
+
+
+def real_figure(value) -> float:
+    """The real figure of a value ``Figure.measure_real`` gave: the first item of a tuple."""
+    return value[0] if isinstance(value, tuple) else value
+
+
+def _frame(images) -> float:
+    """``frame_strength`` over the band that the training's translation augmentation shifts in."""
+    from models.augment import TRANSLATION_RATIO  # the augmentation's own constant; TensorFlow loads here
+
+    return frame_strength(images, TRANSLATION_RATIO)
+
+
+REGISTRY = (
+    Figure("conditional_accuracy", "conditional accuracy", lambda r: r.accuracy[0], HIGHER,
+           real="classifier_accuracy", of_real=lambda r: r.judge.held_out_accuracy,
+           meaning="the judge on real {measured_on}"),
+    Figure("mixing_mass", "mixing: mass on {i, j}", lambda r: r.mixed[0], HIGHER,
+           meaning="1 = all belief on the two mixed classes", panel=Verdict("mixing_mass")),
+    Figure("mixing_evenness", "mixing: evenness", lambda r: r.mixed[1], HIGHER,
+           meaning="1 = every image an even blend"),
+    Figure("frechet_distance", "Frechet distance", lambda r: frechet_distance(r.features, r.real.features), LOWER,
+           real="frechet_floor", meaning="real vs real: the floor",
+           panel=Verdict("frechet_ratio", name_judge=True, over_real=True, logged=True)),
+    Figure("diversity", "within-class diversity", lambda r: class_diversity(r.features, r.labels, r.num_classes),
+           NEAR_REAL, real="diversity_real", meaning="real images of the same classes"),
+    Figure("kid", "kernel distance (KID)", lambda r: r.kid, LOWER, also=("kid_std",), real="kid_floor",
+           meaning="real vs real", panel=Verdict("kid", name_judge=True)),
+    Figure("precision", "precision", lambda r: r.precision_recall[0], HIGHER, real="precision_real",
+           meaning="samples inside the real images' k-NN manifold", panel=Verdict("precision")),
+    Figure("recall", "recall", lambda r: r.precision_recall[1], HIGHER, real="recall_real",
+           meaning="real images inside the samples' k-NN manifold", panel=Verdict("recall", logged=True)),
+    Figure("style_entropy", "class entropy", lambda r: mean_entropy(r.probabilities), NEAR_REAL,
+           real="style_entropy_real", of_real=lambda r: mean_entropy(r.real.probabilities),
+           meaning="real images'; ln K = {ln_k} is no class"),
+    # the pixels' own figures, the same whichever judge reads the samples
+    Figure("lattice", "pixel lattice (spectral peak)", lambda r: lattice_strength(r.images), LOWER,
+           real="lattice_real", of_real=lambda r: lattice_strength(r.real.images),
+           meaning="about 1 without a lattice; real images", judged=False),
+    Figure("lattice_power", "lattice power against real", lambda r: lattice_power(r.images, r.real.spectrum),
+           LOWER, real="lattice_power_real", meaning="about 1: no more than paintings have", judged=False),
+    Figure("frame", "frame inside the border", lambda r: _frame(r.images), LOWER, real="frame_real",
+           of_real=lambda r: _frame(r.real.images), meaning="about 1 without a frame; real images", judged=False),
+)  # fmt: skip
+
+
+def registered(judged: bool) -> tuple[Figure, ...]:
+    """The figures a judge reads (``judged=True``) or the pixels' own, in the registry's order."""
+    return tuple(figure for figure in REGISTRY if figure.judged == judged)
+
+
+def figure_names(judged: bool) -> tuple[str, ...]:
+    """Every key of a measurement's figures, judged or the pixels' own, in order."""
+    return tuple(name for figure in registered(judged) for name in figure.names)

@@ -6,6 +6,8 @@ convinced: the lowest conditional accuracy, the lowest accuracy of every
 class, the largest Frechet distance over its floor, the lowest recall. A
 class that one judge sees above chance and another at or below it is
 marked as disputed: that verdict belongs to a judge, not to the samples.
+Which other figures the verdict holds, and which way is worst, is the
+registry's (``evaluation.metrics.REGISTRY``: a figure's ``panel`` and ``better``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from evaluation.measure import (
     pixel_figures,
     real_sets,
 )
+from evaluation.metrics import HIGHER, LOWER, Figure, registered
 from evaluation.settings import DEFAULT_SAMPLES
 
 log = logging.getLogger(__name__)
@@ -44,8 +47,8 @@ class Panel:
 
 @dataclass
 class PanelMeasurement:
-    by_judge: dict  # judge name -> Measurement (JUDGE_FIGURES only)
-    pixels: dict  # PIXEL_FIGURES: the same for every judge
+    by_judge: dict  # judge name -> Measurement (the judged figures only)
+    pixels: dict  # the pixel figures: the same for every judge
     samples: np.ndarray
 
 
@@ -88,6 +91,28 @@ def _lowest(values: dict):
     return name, float(present[name])
 
 
+def worst(figure: Figure, by_judge: dict) -> dict:
+    """``figure``'s line in the verdict: its worst value over the judges (and which judge gave it)."""
+    verdict, values = figure.panel, {}
+    for name, figures in by_judge.items():
+        value, real = figures.get(figure.name), figures.get(figure.real)
+        if value is None:
+            continue
+        if verdict.over_real:
+            if real is None or not real > 0:
+                continue
+            value = value / real
+        values[name] = value
+    if figure.better == LOWER:  # the worst is the largest: the lowest of the negated values
+        by, value = _lowest({name: -value for name, value in values.items()})
+        value = -value
+    elif figure.better == HIGHER:
+        by, value = _lowest(values)
+    else:
+        raise ValueError(f"{figure.name} is better {figure.better}: its worst over the judges is not defined")
+    return {verdict.key: value, **({f"{verdict.key}_by": by} if verdict.name_judge else {})}
+
+
 def headline(by_judge: dict, class_names: list[str]) -> dict:
     """The panel's verdict from each judge's figures (``{name: {figures, "per_class_accuracy": {...}}}``).
 
@@ -98,7 +123,8 @@ def headline(by_judge: dict, class_names: list[str]) -> dict:
     - ``per_class_accuracy``: per class, the lowest over the judges;
     - ``below_chance``: per judge, the classes it sees at or below chance;
     - ``disputed``: classes above chance by some judges and not by others;
-    - ``frechet_ratio``, ``kid``, ``mixing_mass``, ``precision``, ``recall``: the worst over the judges.
+    - then, for each figure of the registry with a ``panel`` line, its worst over the judges
+      (``frechet_ratio``, ``kid``, ``mixing_mass``, ``precision``, ``recall``, ...).
     """
     chance = 1 / len(class_names)
     accuracy_by, accuracy = _lowest({name: f["conditional_accuracy"] for name, f in by_judge.items()})
@@ -116,10 +142,7 @@ def headline(by_judge: dict, class_names: list[str]) -> dict:
         if low and len(low) < sum(value is not None for value in values.values()):
             disputed.append(cls)
     lowest_class, lowest_class_accuracy = _lowest(per_class)
-    ratio_by, ratio = _lowest({name: -f["frechet_distance"] / f["frechet_floor"] for name, f in by_judge.items()
-                               if f["frechet_floor"] > 0})  # fmt: skip
-    kid_by, kid = _lowest({name: -f["kid"] for name, f in by_judge.items()})
-    return {
+    verdict = {
         "judges": list(by_judge),
         "chance": chance,
         "conditional_accuracy": accuracy,
@@ -135,11 +158,8 @@ def headline(by_judge: dict, class_names: list[str]) -> dict:
         "lowest_class_accuracy": lowest_class_accuracy,
         "below_chance": below,
         "disputed": disputed,
-        "frechet_ratio": -ratio,
-        "frechet_ratio_by": ratio_by,
-        "kid": -kid,
-        "kid_by": kid_by,
-        "mixing_mass": _lowest({name: f["mixing_mass"] for name, f in by_judge.items()})[1],
-        "precision": _lowest({name: f["precision"] for name, f in by_judge.items()})[1],
-        "recall": _lowest({name: f["recall"] for name, f in by_judge.items()})[1],
     }
+    for figure in registered(judged=True):
+        if figure.panel:
+            verdict.update(worst(figure, by_judge))
+    return verdict

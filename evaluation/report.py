@@ -7,26 +7,15 @@ import math
 import os
 from pathlib import Path
 
-# (label, generated figure, real figure beside it, what the real figure is): one judge's figures
-JUDGE_ROWS = (
-    ("conditional accuracy", "conditional_accuracy", "classifier_accuracy", "the judge on real {measured_on}"),
-    ("mixing: mass on {i, j}", "mixing_mass", None, "1 = all belief on the two mixed classes"),
-    ("mixing: evenness", "mixing_evenness", None, "1 = every image an even blend"),
-    ("Frechet distance", "frechet_distance", "frechet_floor", "real vs real: the floor"),
-    ("within-class diversity", "diversity", "diversity_real", "real images of the same classes"),
-    ("kernel distance (KID)", "kid", "kid_floor", "real vs real"),
-    ("precision", "precision", "precision_real", "samples inside the real images' k-NN manifold"),
-    ("recall", "recall", "recall_real", "real images inside the samples' k-NN manifold"),
-    ("class entropy", "style_entropy", "style_entropy_real", "real images'; ln K = {ln_k} is no class"),
-)
-# the pixels' own figures, the same whichever judge reads the samples
-PIXEL_ROWS = (
-    ("pixel lattice (spectral peak)", "lattice", "lattice_real", "about 1 without a lattice; real images"),
-    ("lattice power against real", "lattice_power", "lattice_power_real", "about 1: no more than paintings have"),
-    ("frame inside the border", "frame", "frame_real", "about 1 without a frame; real images"),
-)
+from evaluation.metrics import registered
+
 LABEL = 30
 CELL = 8
+
+
+def rows(judged: bool) -> list[tuple[str, str, str | None, str]]:
+    """``(label, figure, real figure beside it, what the real figure is)`` for each row, from the registry."""
+    return [(figure.label, figure.name, figure.real, figure.meaning) for figure in registered(judged)]
 
 
 def _number(value) -> str:
@@ -48,7 +37,7 @@ def format_table(report: dict) -> str:
     lines += judge_table(judges, len(report["class_names"]))
     lines += per_class_table(report)
     lines.append(f"{'':{LABEL}s}{'generated':>11s}{'real':>11s}  real means")
-    for label, generated, real, meaning in PIXEL_ROWS:
+    for label, generated, real, meaning in rows(judged=False):
         cells = f"{_number(report.get(generated)):>11s}{_number(report.get(real)):>11s}"
         lines.append(f"{label:{LABEL}s}{cells}  {meaning}")
     lines += inception_lines(report.get("inception", {}))
@@ -82,7 +71,7 @@ def judge_table(judges: dict, num_classes: int) -> list[str]:
     ln_k = _number(math.log(num_classes)) if num_classes else "-"
     header = f"{'':{LABEL}s}" + "".join(f"{name[: 2 * CELL - 1]:>{2 * CELL}s}" for name in judges)
     lines = [header, f"{'(generated, real)':{LABEL}s}" + "".join(f"{'gen':>{CELL}s}{'real':>{CELL}s}" for _ in judges)]
-    for label, generated, real, _ in JUDGE_ROWS:
+    for label, generated, real, _ in rows(judged=True):
         cells = "".join(f"{_short(f.get(generated)):>{CELL}s}{_short(f.get(real)) if real else '':>{CELL}s}"
                         for f in judges.values())  # fmt: skip
         lines.append(f"{label:{LABEL}s}{cells}")
