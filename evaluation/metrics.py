@@ -283,9 +283,10 @@ def lattice_power(images, reference_spectrum, periods=LATTICE_PERIODS) -> float:
     spectrum, so a generator that lacks the neighbours' energy reads as a
     lattice even where its power at the frequency is the paintings' own (the
     nearest-neighbour doublings keep the bins next to the pixel checkerboard
-    at a fifth of the paintings' power: BENCHMARKS.md). Against the real
-    images' mean power spectrum (``mean_power_spectrum``), about 1 means no
-    more lattice than the paintings have; a stamped lattice gives thousands.
+    well below the paintings' power: BENCHMARKS.md, "WikiArt at 64 px: the
+    lattice"). Against the real images' mean power spectrum
+    (``mean_power_spectrum``), about 1 means no more lattice than the
+    paintings have; a stamped lattice far more.
     """
     power = mean_power_spectrum(images)
     reference = np.asarray(reference_spectrum, dtype=np.float64)
