@@ -1,31 +1,32 @@
 """The DC-GAN's train step, optimised without TensorFlow's remapper (written for TensorFlow 2.21).
 
-Grappler's remapper rewrites each function graph twice. With oneDNN on (the
-default on an x86 CPU), the DC-GAN's train step makes it fail, and it says
-so on stderr at the first step of every run that lets TensorFlow's errors
-through::
+Grappler runs its remapper twice over each function graph. With oneDNN on
+(the default on an x86 CPU) the second run fails on the DC-GAN's train step,
+and says so on stderr at the first step of every run that lets TensorFlow's
+errors through (``TF_CPP_MIN_LOG_LEVEL`` below 3, or TensorFlow imported
+before ``base.terminal`` could set it)::
 
     E0000 ... meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: Mutation::Apply error:
     fanout '.../down1_lrelu_1/LeakyRelu/LeakyReluGrad' exist for missing node '.../down1_conv_1/BiasAdd'
 
 The discriminator's first block is a Conv2D with a bias and no BatchNorm,
 then LeakyReLU; its gradient, ``LeakyReluGrad``, reads the LeakyReLU's input,
-the BiasAdd. Pass 1 fuses Conv2D + BiasAdd into a ``_FusedConv2D`` that keeps
-the BiasAdd's name (the full Conv2D + BiasAdd + activation fusion is refused:
-the BiasAdd has two readers). Pass 2 meets ``_FusedConv2D`` -> LeakyRelu, a
-oneDNN-only pattern that does not check how many nodes read the convolution,
-folds the LeakyRelu into a new node and deletes the one the gradient still
-reads; the graph check fails and Grappler drops that pass whole. The graph
-that runs is pass 1's: the first convolution and the four Dense heads with
-their biases fused, nothing else. Without the remapper those are separate ops
-and every figure is the same, bit for bit (tests/test_remapper.py). No
-standard layer avoids the pattern: a network without the bias, or with a
-layer between, would hold other weights.
+the BiasAdd. The first run fuses Conv2D + BiasAdd into a ``_FusedConv2D``
+that keeps the BiasAdd's name (it refuses Conv2D + BiasAdd + activation: the
+BiasAdd has two readers). The second meets ``_FusedConv2D`` -> LeakyRelu, a
+oneDNN-only pattern that does not count the convolution's readers, folds the
+LeakyRelu into a new node and deletes the one the gradient still reads; the
+graph check fails and Grappler drops that run whole. The graph that trains
+is the first run's: the bias additions of the first convolution and of the
+Dense heads fused into them, nothing else. Without the remapper those are
+separate ops and every figure is the same, bit for bit on the machine this
+was written on (tests/test_remapper.py). The network cannot avoid the
+pattern without other saved layers or weights (no bias, a layer between).
 
 So the train step alone is optimised without the remapper; every other
 function (sample grids, evaluation) keeps it. The option travels with each
 function call (its ``config_proto``) and a function is optimised once per
-option set, so the switch is made around each call, on this thread only.
+set of options, so the switch is made around each call, on this thread only.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ _derived: dict = {}  # the function-call options in force -> the same without th
 
 @contextlib.contextmanager
 def remapper_off():
-    """Functions first called in this block, on this thread, are optimised without the remapper."""
+    """Functions called in this block, on this thread, run as optimised without the remapper."""
     eager = context.context()
     options = eager.function_call_options
     eager.function_call_options = without_remapping(options)
