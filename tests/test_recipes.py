@@ -11,7 +11,7 @@ from training.recipes import RESUMABLE_CHANGES, check_flags_match_fields
 from training.recipes.critic_pretraining import RECIPE as PRETRAINING
 from training.recipes.dcgan import RECIPE as DCGAN
 from training.recipes.wgan_gp import RECIPE as WGAN_GP
-from training.settings import SCHEMA_VERSION, Found, to_json
+from training.settings import SCHEMA_VERSION, DataRecord, to_json
 
 RECIPES = (DCGAN, WGAN_GP, PRETRAINING)
 QUALITY_FLAGS = ["--filters", "32", "--batch-size", "32", "--epochs", "3", "--mixed-precision", "bfloat16"]
@@ -108,15 +108,15 @@ def test_every_flag_sets_a_field_and_every_field_has_its_flag(recipe):
         check_flags_match_fields(parser, recipe.section_classes)
 
 
-def test_config_json_is_the_settings_and_the_found_facts_with_a_schema_version(tmp_path):
+def test_config_json_is_the_settings_and_the_data_record_with_a_schema_version(tmp_path):
     settings = WGAN_GP.settings("digits", out=str(tmp_path), augment=["color"], seed=3)
-    found = Found((16, 16, 1), tuple("0123456789"), 1797, 112, 25)
-    stored = to_json(settings, found)
-    assert stored["schema_version"] == SCHEMA_VERSION and stored["script"] == "train_wgan_gp"
-    assert stored["augment"] == ["color"] and stored["class_names"][3] == "3" and stored["n_critic"] == 5
-    RunDirectory(tmp_path).write_config(stored)
+    record = DataRecord((16, 16, 1), tuple("0123456789"), 1797, 112, 25)
+    config = to_json(settings, record)
+    assert config["schema_version"] == SCHEMA_VERSION and config["script"] == "train_wgan_gp"
+    assert config["augment"] == ["color"] and config["class_names"][3] == "3" and config["n_critic"] == 5
+    RunDirectory(tmp_path).write_config(config)
     resumed, again = WGAN_GP.settings_from_flags(["--resume", "--out", str(tmp_path)])
-    assert resumed.replace(resume=False) == settings and again == found
+    assert resumed.replace(resume=False) == settings and again == record
 
 
 def test_a_run_written_before_the_settings_objects_resumes_with_its_old_behaviour(tmp_path):
@@ -126,11 +126,11 @@ def test_a_run_written_before_the_settings_objects_resumes_with_its_old_behaviou
            "image_size": 16, "flip": False, "resize": "squash", "class_names": list("0123456789"),
            "image_shape": [16, 16, 1], "steps_per_epoch_actual": 3}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps(old))
-    settings, found = DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--epochs", "4"])
+    settings, record = DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--epochs", "4"])
     assert (settings.networks.upsampling, settings.optimisation.ema_decay, settings.augmentation.augment) == (
         "transposed", 0.0, ()
     )  # fmt: skip
-    assert settings.optimisation.epochs == 4 and found.epochs_actual == 2 and found.class_names[0] == "0"
+    assert settings.optimisation.epochs == 4 and record.epochs_actual == 2 and record.class_names[0] == "0"
 
 
 def test_a_resumed_run_refuses_another_script_and_every_change_but_the_resumable_ones(tmp_path):
