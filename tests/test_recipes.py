@@ -6,7 +6,8 @@ import json
 import pytest
 
 from base.errors import UserError
-from base.rundir import RunDirectory
+from base.rundir import DEFAULT_CACHE, RunDirectory
+from data import DataSettings
 from training.recipes import RESUMABLE_CHANGES, check_flags_match_fields
 from training.recipes.critic_pretraining import RECIPE as PRETRAINING
 from training.recipes.dcgan import RECIPE as DCGAN
@@ -140,6 +141,17 @@ def test_a_resumed_run_refuses_another_script_and_every_change_but_the_resumable
     with pytest.raises(UserError, match="--batch-size 8 differs from the run's 64"):
         DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--batch-size", "8"])
     assert {"epochs", "keep", "tensorboard", "mixed_precision"} <= set(RESUMABLE_CHANGES)
+
+
+def test_the_cache_folder_is_resolved_in_one_place_and_config_json_keeps_it_as_given(tmp_path):
+    """Without --cache-dir a run reads this machine's default cache; config.json keeps null, so resuming elsewhere
+    reads that machine's."""
+    settings = DCGAN.settings("digits", out=str(tmp_path / "a"))
+    assert isinstance(settings.data, DataSettings)  # the data floor's own section
+    assert settings.data.cache_dir is None and settings.data.cache == DEFAULT_CACHE
+    assert to_json(settings, None)["cache_dir"] is None
+    given = PRETRAINING.settings("digits", out=str(tmp_path / "b"), cache_dir=str(tmp_path / "cache"))
+    assert given.data.cache == tmp_path / "cache" and to_json(given, None)["cache_dir"] == str(tmp_path / "cache")
 
 
 def test_the_quality_bench_trains_in_float32_when_told_off(tmp_path):
