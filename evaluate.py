@@ -92,37 +92,30 @@ def main(argv=None):
     import keras
 
     from base.networks import load_generator
-    from base.rundir import DEFAULT_CACHE, choose_generator, metrics_path
-    from data import load_images, validation_images
-    from evaluation.generator_report import check_fits, evaluate_generator, generator_image_shape
+    from base.rundir import choose_generator, metrics_path
+    from data import DataSettings, Splits
+    from evaluation.generator_report import check_fits, generator_image_shape, generator_report
     from evaluation.report import format_table, write_report
+    from evaluation.settings import EvaluationSettings
 
     keras.utils.set_random_seed(args.seed)
     checkpoint = choose_generator(args.checkpoint, args.raw_generator)
     generator = load_generator(checkpoint)
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
     size = generator_image_shape(generator)[0]
-    data = load_images(args.dataset, args.data_dir, size, args.resize, args.top_styles, "train", cache_dir, False)
-    check_fits(generator, data, args.dataset, checkpoint)
-    validation = validation_images(args.dataset, args.data_dir, size, data.class_names, args.resize, cache_dir)
-    report = {"checkpoint": os.path.abspath(checkpoint)}
-    report.update(
-        evaluate_generator(
-            generator,
-            data,
-            args.dataset,
-            cache_dir,
-            samples=args.n,
-            seed=args.seed,
-            classifier_epochs=args.classifier_epochs,
-            inception_weights=args.inception_weights,
-            validation=validation,
-            classifier_seed=args.classifier_seed,
-            fid_stats=args.fid_stats,
-            progress=True,
-            judges=args.judges,
-        )
+    where = DataSettings(args.dataset, args.data_dir, size, args.resize, args.top_styles, cache_dir=args.cache_dir)
+    real = Splits(where)
+    check_fits(generator, real.train, args.dataset, checkpoint)
+    options = EvaluationSettings(
+        samples=args.n,
+        seed=args.seed,
+        judges=tuple(args.judges),
+        classifier_seed=args.classifier_seed,
+        classifier_epochs=args.classifier_epochs,
+        inception_weights=args.inception_weights,
+        fid_stats=args.fid_stats,
+        progress=True,
     )
+    report = {"checkpoint": os.path.abspath(checkpoint), **generator_report(generator, real, options)}
     path = write_report(report, args.out or metrics_path(checkpoint))
     print(format_table(report))
     print(f"wrote {path}")

@@ -42,7 +42,11 @@ def build_parser() -> OneLineErrorParser:
     )
     parser.add_argument("--out", required=True, metavar="FILE.npz", help="the statistics file to write")
     parser.add_argument(
-        "--split", choices=SPLITS, default="train", help="val: WikiArt's style_val.csv rows (default: train)"
+        "--split",
+        choices=SPLITS,
+        default="train",
+        help="val: WikiArt's style_val.csv rows of the training split's styles, the real side evaluate.py measures "
+        "against (default: train)",
     )
     parser.add_argument(
         "--image-size",
@@ -70,15 +74,17 @@ def main(argv=None):
     start_tensorflow_quietly(say_where=True)  # TensorFlow loads here, after the flags are checked
     from pathlib import Path
 
-    from base.rundir import DEFAULT_CACHE
-    from data import load_images
+    from data import DataSettings, Splits
     from evaluation.inception import batches_of, load_network, real_order, stream_through
     from evaluation.statistics_file import write_statistics
 
     network = load_network(Path(args.inception_weights))
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
     size = args.image_size or DEFAULT_IMAGE_SIZE[args.dataset]
-    data = load_images(args.dataset, args.data_dir, size, args.resize, args.top_styles, args.split, cache_dir)
+    where = DataSettings(args.dataset, args.data_dir, size, args.resize, args.top_styles, cache_dir=args.cache_dir)
+    real = Splits(where, progress=True)
+    data = real.validation if args.split == "val" else real.train
+    if data is None:
+        parser.error(f"--split val: {args.data_dir} has no style_val.csv beside its style_train.csv")
     order = real_order(len(data.labels), args.n or len(data.labels), args.seed)
     passed = stream_through(network, batches_of(data.images, order), len(order), "image")
     source = f"{args.dataset} {args.split}" + (f", top {args.top_styles} styles" if args.top_styles else "")

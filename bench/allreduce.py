@@ -64,7 +64,7 @@ def step_all_reduces(recipe, settings, image_shape, classes: int, strategy, batc
 
     with strategy.scope():
         trainer = recipe.build_trainer(settings, image_shape, classes)
-    group = (trainer.real_batches_per_step,) if trainer.real_batches_per_step else ()
+    group = (trainer.real_batch_group,) if trainer.real_batch_group else ()
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (batch, *group, *image_shape)).astype("float32")
     conditions = np.eye(classes, dtype="float32")[rng.integers(0, classes, (batch, *group))]

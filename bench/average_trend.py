@@ -144,21 +144,22 @@ def main(argv=None):
     start_tensorflow_quietly()
     config = json.loads((run / "config.json").read_text())
 
-    from base.rundir import DEFAULT_CACHE
-    from data import load_images, validation_images
+    from data import DataSettings, Splits
     from evaluation.classifier import load_or_train_classifier
     from evaluation.measure import real_reference
     from evaluation.settings import DEFAULT_SAMPLES
 
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    data_dir = args.data_dir or config.get("data_dir")
-    size = config["image_shape"][0]
-    dataset = config["dataset"]
-    data = load_images(
-        dataset, data_dir, size, config.get("resize", "squash"), config.get("top_styles"), "train", cache_dir, False
+    where = DataSettings(
+        config["dataset"],
+        args.data_dir or config.get("data_dir"),
+        config["image_shape"][0],
+        config.get("resize", "squash"),
+        config.get("top_styles"),
+        cache_dir=args.cache_dir,
     )
-    validation = validation_images(dataset, data_dir, size, data.class_names, config.get("resize", "squash"), cache_dir)
-    classifier = load_or_train_classifier(data, dataset, cache_dir, validation=validation)
+    real = Splits(where)
+    data, validation = real.train, real.validation
+    classifier = load_or_train_classifier(data, where.dataset, where.cache, validation=validation)
     references = [(seed, real_reference(classifier, data, DEFAULT_SAMPLES, seed, validation)) for seed in args.seeds]
     print(f"judge accuracy {classifier.held_out_accuracy:.4f}; {len(args.seeds)} evaluation seed(s)")
     print("| epoch | generator | " + " | ".join(SHOWN) + " | Frechet x floor |")

@@ -121,14 +121,17 @@ def critic_entropy(run: Path) -> float:
         return float(list(csv.DictReader(handle))[-1]["style_entropy"])
 
 
-def measure_run(run: Path, epochs: int, data, validation, judges, samples: int, cache_dir) -> tuple:
-    """``(figures, weight-averaged generator)``: every judge's figures of the run's last checkpoint."""
+def measure_run(run: Path, epochs: int, real, options) -> tuple:
+    """``(figures, weight-averaged generator)``: every judge's figures of the run's last checkpoint.
+
+    ``real``: the runs' ``data.Splits``; ``options``: ``evaluation.settings.EvaluationSettings``.
+    """
     from base.networks import load_generator
     from base.rundir import network_path
-    from evaluation.generator_report import evaluate_generator
+    from evaluation.generator_report import generator_report
 
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
-    report = evaluate_generator(generator, data, "wikiart", cache_dir, samples, validation=validation, judges=judges)
+    report = generator_report(generator, real, options)
     judged = {
         name: {figure: part[figure] for figure in MEASURED}
         | {"judge_accuracy": part["classifier_accuracy"], "per_class_accuracy": part["per_class_accuracy"]}
@@ -180,20 +183,17 @@ def main(argv=None):
     every = {mode: run_settings(args, mode) for mode in args.modes}  # every mode checked before any trains
     start_tensorflow_quietly()
 
-    from base.rundir import DEFAULT_CACHE
-    from data import load_images, validation_images
+    from data import Splits
+    from evaluation.settings import EvaluationSettings
 
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    data = load_images("wikiart", args.data_dir, args.image_size, cache_dir=cache_dir, progress=False)
-    validation = validation_images("wikiart", args.data_dir, args.image_size, data.class_names, cache_dir=cache_dir)
-    if validation is None:
+    real = Splits(next(iter(every.values())).data)  # what every mode trains on
+    if real.validation is None:
         raise UserError(f"{args.data_dir} has no style_train.csv and style_val.csv: the judges need the val split")
+    data, options = real.train, EvaluationSettings(samples=args.n, judges=tuple(args.judges))
     results, generators = {}, {}
     for mode, settings in every.items():
         run = trained_run(settings)
-        results[mode], generators[mode] = measure_run(
-            run, args.epochs, data, validation, args.judges, args.n, cache_dir
-        )
+        results[mode], generators[mode] = measure_run(run, args.epochs, real, options)
     out = Path(args.out)
     (out / "creative.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2) + "\n")
     figure = modes_figure(generators, data.class_names, args.seed, out / "creative_modes.jpg")

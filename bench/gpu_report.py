@@ -130,7 +130,7 @@ def run_case(case: Case, args) -> Result:
     keras.utils.set_random_seed(0)
     set_precision(settings.devices.policy)
     trainer = recipe.build_trainer(settings, shape, classes)
-    batch = one_real_batch(settings, trainer.real_batches_per_step, shape, classes)
+    batch = one_real_batch(settings, trainer.real_batch_group, shape, classes)
     data = tf.data.Dataset.from_tensors(batch).repeat()
     per_call = trainer.steps_per_execution = steps_per_execution(None, math.gcd(args.steps, args.warmup), None, 0)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
@@ -140,7 +140,7 @@ def run_case(case: Case, args) -> Result:
     timed_fit(trainer, data, args.warmup)  # cuDNN's autotuning settles
     step = timed_fit(trainer, data, args.steps) / args.steps
     peak = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20 if on_gpu else None
-    images = settings.optimisation.batch_size * (trainer.real_batches_per_step or 1)
+    images = settings.optimisation.batch_size * trainer.real_batches_per_step
     first = first_call - (per_call - 1) * step  # the first step: the call's other steps took a step each
     return Result(case.name, args.steps, 1000.0 * step, first, images, per_call, peak)
 

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     name = f"{args.model}-{args.size}"
     settings, trainer, _ = paper_trainer(CASES[name])
     shape = (args.size, args.size, 1 if args.size == 28 else 3)
-    batch = one_real_batch(settings, trainer.real_batches_per_step, shape, 10 if args.size < 64 else 9)
+    batch = one_real_batch(settings, trainer.real_batch_group, shape, 10 if args.size < 64 else 9)
     data = tf.data.Dataset.from_tensors(batch).repeat()
     variants = {
         "per-step read": (per_step_read_guard(), 1),

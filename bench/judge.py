@@ -86,16 +86,16 @@ def accuracy_by_epoch(args, train, val) -> None:
                          DESIGNS[name], report)  # fmt: skip
 
 
-def cue_tables(args, train, val) -> dict:
-    """``{judge: {perturbation: {"keeps", "real", <checkpoint>: ...}}}``, printed as it goes."""
+def cue_tables(args, real) -> dict:
+    """``{judge: {perturbation: {"keeps", "real", <checkpoint>: ...}}}``, printed as it goes (``real``: ``Splits``)."""
     from base.networks import load_generator
-    from base.rundir import DEFAULT_CACHE
     from evaluation.cues import cue_table
     from evaluation.measure import draw_samples, generator_sampler
     from evaluation.panel import load_panel
 
+    train = real.train
     names = [name for name in (args.designs or PANEL) if name != "colour"]
-    panel = load_panel(train, "wikiart", args.cache_dir or DEFAULT_CACHE, val, names, args.n, args.seed)
+    panel = load_panel(train, "wikiart", real.settings.cache, real.validation, names, args.n, args.seed)
     sets = panel.sets
     drawn = {path: draw_samples(generator_sampler(load_generator(path), args.seed), sets).images
              for path in args.checkpoint}  # fmt: skip
@@ -156,10 +156,10 @@ def judges_agreement(panel, drawn: dict) -> dict:
 def main(argv=None):
     args = build_parser().parse_args(argv)
     start_tensorflow_quietly()
-    from data import load_images, validation_images
+    from data import DataSettings, Splits
 
-    train = load_images("wikiart", args.data_dir, args.image_size, cache_dir=args.cache_dir, progress=False)
-    val = validation_images("wikiart", args.data_dir, args.image_size, train.class_names, cache_dir=args.cache_dir)
+    real = Splits(DataSettings("wikiart", args.data_dir, args.image_size, cache_dir=args.cache_dir))
+    train, val = real.train, real.validation
     if val is None:
         raise SystemExit(f"bench/judge.py: {args.data_dir} has no style_train.csv and style_val.csv")
     print(f"{len(train.labels)} training and {len(val.labels)} val paintings, {train.num_classes} styles, "
@@ -167,7 +167,7 @@ def main(argv=None):
     if args.what == "accuracy":
         accuracy_by_epoch(args, train, val)
         return
-    tables = cue_tables(args, train, val)
+    tables = cue_tables(args, real)
     if args.out:
         Path(args.out).write_text(json.dumps(tables, indent=1) + "\n")
         print(f"wrote {args.out}")

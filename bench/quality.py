@@ -252,19 +252,17 @@ def main(argv=None):
     start_tensorflow_quietly()
 
     from base.networks import load_generator
-    from base.rundir import DEFAULT_CACHE
-    from data import load_images, validation_images
-    from evaluation.generator_report import evaluate_generator
+    from data import Splits
+    from evaluation.generator_report import generator_report
     from evaluation.report import format_table, write_report
+    from evaluation.settings import EvaluationSettings
     from training.runner import run as train
 
     started = time.perf_counter()
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    size, data_dir, epochs = settings.data.image_size, settings.data.data_dir, settings.optimisation.epochs
-    data = load_images(args.dataset, data_dir, size, cache_dir=cache_dir, progress=False)
-    validation = validation_images(args.dataset, data_dir, size, data.class_names, cache_dir=cache_dir)
+    epochs = settings.optimisation.epochs
+    real = Splits(settings.data)  # the whole dataset: a --subset run is measured against all of it
     if args.subset:
-        settings = on_a_subset(settings, data, args.subset, Path(cache_dir))
+        settings = on_a_subset(settings, real.train, args.subset, settings.data.cache)
     run = train(recipe, settings)
     trained = time.perf_counter()
     report = {"model": args.model, "run": str(run.root), "epochs": epochs, "training_config": settings.flat()}
@@ -272,10 +270,8 @@ def main(argv=None):
     evaluated = {}
     for which, path in checkpoint_generators(run, epochs).items():
         generator = load_generator(path)
-        evaluated[which] = evaluate_generator(
-            generator, data, args.dataset, cache_dir, args.n, seed=0, inception_weights=args.inception_weights,
-            validation=validation, fid_stats=args.fid_stats,
-        )  # fmt: skip
+        options = EvaluationSettings(args.n, seed=0, inception_weights=args.inception_weights, fid_stats=args.fid_stats)
+        evaluated[which] = generator_report(generator, real, options)
         evaluated[which]["checkpoint"] = str(path)
     finished = time.perf_counter()
     first = next(iter(evaluated))  # the weight average when there is one: what the viewers draw

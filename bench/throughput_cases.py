@@ -125,7 +125,7 @@ def paper_trainer(case: Case):
     keras.utils.set_random_seed(0)
     set_precision(settings.devices.policy)
     trainer = recipe_of(case).build_trainer(settings, image_shape, num_classes)  # 1,000 steps shape the schedule
-    return settings, trainer, one_real_batch(settings, trainer.real_batches_per_step, image_shape, num_classes)
+    return settings, trainer, one_real_batch(settings, trainer.real_batch_group, image_shape, num_classes)
 
 
 def images_per_step(settings, case: Case) -> int:

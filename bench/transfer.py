@@ -125,13 +125,15 @@ def last_row(run: Path) -> dict:
         return list(csv.DictReader(handle))[-1]
 
 
-def measure(run: Path, epochs: int, data, validation, samples: int, cache_dir) -> tuple:
+def measure(run: Path, epochs: int, real, samples: int) -> tuple:
+    """``(figures, weight-averaged generator)`` of the run's last checkpoint against ``real`` (``data.Splits``)."""
     from base.networks import load_generator
     from base.rundir import network_path
-    from evaluation.generator_report import evaluate_generator
+    from evaluation.generator_report import generator_report
+    from evaluation.settings import EvaluationSettings
 
     generator = load_generator(network_path(run / "checkpoints", "generator_ema", epochs))
-    report = evaluate_generator(generator, data, "wikiart", cache_dir, samples, validation=validation)
+    report = generator_report(generator, real, EvaluationSettings(samples=samples))
     row = last_row(run)
     judged = {
         name: {figure: part[figure] for figure in MEASURED} | {"per_class_accuracy": part["per_class_accuracy"]}
@@ -169,13 +171,11 @@ def main(argv=None):
         source = dcgan_settings(args, Path(args.source), args.source_data, epochs=args.source_epochs)
         trained(source)
 
-    from base.rundir import DEFAULT_CACHE
     from bench.creative import modes_figure
-    from data import load_images, validation_images
+    from data import DataSettings, Splits
 
-    cache_dir = args.cache_dir or str(DEFAULT_CACHE)
-    data = load_images("wikiart", str(collection), args.image_size, cache_dir=cache_dir, progress=False)
-    validation = validation_images("wikiart", str(collection), args.image_size, data.class_names, cache_dir=cache_dir)
+    real = Splits(DataSettings("wikiart", str(collection), args.image_size, cache_dir=args.cache_dir))
+    data = real.train
     results, generators = {}, {}
     for start in args.starts:
         for augmentation in args.augmentations:
@@ -183,7 +183,7 @@ def main(argv=None):
             settings = dcgan_settings(args, out / f"{start}-{augmentation}", collection,
                                   **variant_settings(args, start, augmentation))  # fmt: skip
             run = trained(settings)
-            results[name], generators[name] = measure(run, args.epochs, data, validation, args.n, cache_dir)
+            results[name], generators[name] = measure(run, args.epochs, real, args.n)
             (out / "transfer.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2))
     figure = modes_figure(generators, data.class_names, args.seed, out / "transfer.jpg")
     print(markdown_table(results))

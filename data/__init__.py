@@ -1,8 +1,10 @@
 """Datasets -> tf.data: images float32 in [-1, 1] (NHWC) and float condition vectors.
 
-``load_images`` reads any supported dataset into uint8 arrays and ordered
-class names; ``training_dataset`` turns them into the training stream;
-``load_dataset`` does both in one call.
+``Splits(settings)`` gives the training images of a ``DataSettings`` and,
+where the dataset has one, its validation split (both through the
+decoded-image cache of ``settings.cache``); ``load_images`` and
+``validation_images`` are the one-split calls beneath it;
+``training_dataset`` turns images into the training stream.
 """
 
 from __future__ import annotations
@@ -10,22 +12,18 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from functools import cached_property
 
 import numpy as np
 
-from base.choices import (
-    DATASETS,
-    DEFAULT_IMAGE_SIZE,
-    FLIPPED_DATASETS,
-    RESIZE_MODES,
-    check_image_size,
-)
+from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES, check_image_size
 from base.errors import UserError
 from base.streams import numpy_stream
 from data import arrays, files
 from data.cache import StoredImages, human_bytes
 from data.images import decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
+from data.settings import DataSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +33,13 @@ IN_MEMORY_BYTES = 256 * 2**20  # decoded sets up to this size are read into memo
 __all__ = [
     "DATASETS",
     "DEFAULT_IMAGE_SIZE",
+    "DataSettings",
     "LabelledImages",
+    "Splits",
     "check_top_styles",
     "RESIZE_MODES",
     "evaluation_dataset",
     "held_out_split",
-    "load_dataset",
     "load_images",
     "steps_per_epoch",
     "to_model_range",
@@ -257,9 +256,39 @@ def validation_images(dataset, data_dir, image_size, class_names, resize="squash
     return LabelledImages(data.subset(kept).source, renumber[kept], list(class_names))
 
 
-def load_dataset(dataset: str, batch_size: int, seed: int = 0, flip: bool | None = None, epochs: int = 1, **options):
-    """The one-call entry point: ``(tf.data.Dataset of (images, conditions), class names)``."""
-    data = load_images(dataset, **options)
-    flip = dataset in FLIPPED_DATASETS if flip is None else flip
-    stream = training_dataset(data.training_source(), data.labels, data.num_classes, batch_size, seed, flip, 0, epochs)
-    return stream, data.class_names
+class Splits:
+    """The training images that ``settings`` name and, where the dataset has one, its validation split.
+
+    The one way to read a dataset from its settings (the runner, the scripts,
+    the benches): both splits read and fill the decoded-image store of
+    ``settings.cache``, and the validation split is labelled in the training
+    split's class order (``validation_images``). Each split is read when
+    first asked for, once: a run that never measures on the validation split
+    never decodes it.
+    """
+
+    def __init__(self, settings: DataSettings, progress: bool = False):
+        self.settings = settings
+        self.progress = progress  # a progress bar while images are decoded
+
+    @classmethod
+    def holding(cls, settings: DataSettings, train: LabelledImages, validation: LabelledImages | None) -> Splits:
+        """Splits already read (or made, such as a subset of them)."""
+        splits = cls(settings)
+        splits.__dict__.update(train=train, validation=validation)  # what the cached properties would hold
+        return splits
+
+    @cached_property
+    def train(self) -> LabelledImages:
+        s = self.settings
+        return load_images(
+            s.dataset, s.data_dir, s.image_size, s.resize, s.top_styles, "train", str(s.cache), self.progress
+        )
+
+    @cached_property
+    def validation(self) -> LabelledImages | None:
+        """``style_val.csv``'s images of the training split's classes; None where the dataset has no such split."""
+        s = self.settings
+        return validation_images(
+            s.dataset, s.data_dir, s.image_size, self.train.class_names, s.resize, str(s.cache), self.progress
+        )

@@ -15,13 +15,11 @@ import logging
 
 import keras
 
-from data import validation_images
 from evaluation.inception import add_real_side, inception_part, prepare_inception
-from evaluation.judges import PANEL
 from evaluation.measure import generator_sampler
 from evaluation.metrics import figure_names, registered
 from evaluation.panel import headline, load_panel, measure_panel
-from evaluation.settings import DEFAULT_SAMPLES
+from evaluation.settings import DEFAULTS, EvaluationSettings
 
 log = logging.getLogger(__name__)
 
@@ -88,44 +86,37 @@ def as_float(value) -> float:
     return float("nan") if value is None else float(value)
 
 
-def evaluation_callbacks(
-    every: int,
-    data,
-    dataset: str,
-    data_dir,
-    resize: str,
-    cache_dir,
-    inception_weights=None,
-    fid_stats=None,
-    judges=PANEL,
-) -> list:
-    """``[EvaluationCallback]`` every ``every`` epochs.
+def evaluation_callbacks(every: int, real, options: EvaluationSettings = DEFAULTS) -> list:
+    """``[EvaluationCallback]`` every ``every`` epochs, against ``real`` (``data.Splits``: the training images).
 
-    The judges are trained (or read from ``cache_dir``) here, before ``fit``
-    starts, and the real figures are computed once for the whole run; where
-    the dataset has a validation split, both are measured on it.
+    The judges are trained (or read from the cache folder of ``real``'s
+    settings) here, before ``fit`` starts, and the real figures are computed
+    once for the whole run; where the dataset has a validation split, both
+    are measured on it.
     """
-    validation = validation_images(dataset, data_dir, data.image_shape[0], data.class_names, resize, cache_dir)
-    inception = inception_tracker(inception_weights, fid_stats, data, validation)
-    panel = load_panel(data, dataset, cache_dir, validation, judges, DEFAULT_SAMPLES)
+    data, validation, settings = real.train, real.validation, real.settings
+    inception = inception_tracker(options, data, validation)
+    panel = load_panel(
+        data, settings.dataset, settings.cache, validation, options.judges, options.samples, options.seed
+    )
     log.info("--eval-every %d: the panel's figures (judges %s) in log.csv columns eval_panel_*, eval_<judge>_*",
              every, ", ".join(panel.names))  # fmt: skip
-    return [EvaluationCallback(every, panel, data.class_names, inception=inception)]
+    return [EvaluationCallback(every, panel, data.class_names, options.seed, inception)]
 
 
-def inception_tracker(inception_weights, fid_stats, data, validation):
+def inception_tracker(options: EvaluationSettings, data, validation):
     """``figures(generator)`` in the network of ``--inception-weights`` (None without the flag).
 
     The network, the statistics file and the real images' pass are read once,
     before training starts, so each evaluation costs only the samples' pass.
     """
-    if not inception_weights:
+    if not options.inception_weights:
         return None
-    setup = prepare_inception(inception_weights, fid_stats)
-    add_real_side(setup, data, validation, DEFAULT_SAMPLES)
+    setup = prepare_inception(options.inception_weights, options.fid_stats)
+    add_real_side(setup, data, validation, options.samples, options.seed)
     log.info("--eval-every: Inception figures in %s, against %s", setup.network.description, setup.real_source)
 
     def figures(generator) -> dict:
-        return inception_part(setup, generator, data, validation, DEFAULT_SAMPLES)
+        return inception_part(setup, generator, data, validation, options.samples, options.seed)
 
     return figures

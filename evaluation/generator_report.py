@@ -7,10 +7,9 @@ import time
 
 from base.errors import UserError
 from evaluation.inception import inception_part, prepare_inception
-from evaluation.judges import PANEL
 from evaluation.measure import generator_sampler
 from evaluation.panel import headline, load_panel, measure_panel
-from evaluation.settings import DEFAULT_SAMPLES, JUDGE_MAX_SAMPLES
+from evaluation.settings import DEFAULTS, JUDGE_MAX_SAMPLES, EvaluationSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,34 +48,22 @@ def judge_report(judge, measurement, class_names, reference) -> dict:
     }
 
 
-def evaluate_generator(
-    generator,
-    data,
-    dataset: str,
-    cache_dir,
-    samples: int = DEFAULT_SAMPLES,
-    seed: int = 0,
-    classifier_epochs: int | None = None,
-    inception_weights: str | None = None,
-    validation=None,
-    classifier_seed: int = 0,
-    fid_stats: str | None = None,
-    progress: bool = False,
-    judges=PANEL,
-) -> dict:
-    """Every figure for ``generator`` against ``data`` (a ``data.LabelledImages``) as one report dict.
+def generator_report(generator, real, options: EvaluationSettings = DEFAULTS) -> dict:
+    """Every figure for ``generator`` against ``real`` (``data.Splits``) as one report dict.
 
-    ``validation`` (the dataset's validation split, or None) is where the
-    judges are measured and where the real reference set comes from. The
-    Inception figures use all ``samples``; the judges' at most
-    ``JUDGE_MAX_SAMPLES`` (and half the real images). ``judges``: the designs
-    of the panel (``evaluation.judges``); the report holds each judge's
-    figures under ``judges`` and the panel's verdict under ``panel``.
+    ``real.validation`` (the dataset's validation split, or None) is where
+    the judges are measured and where the real reference set comes from;
+    the judges are cached in the folder of ``real.settings.cache``. The
+    Inception figures use all ``options.samples``; the judges' at most
+    ``JUDGE_MAX_SAMPLES`` (and half the real images). The report holds each
+    judge's figures under ``judges`` and the panel's verdict under ``panel``.
     """
     started = time.perf_counter()
-    inception = prepare_inception(inception_weights, fid_stats)
-    panel = load_panel(data, dataset, cache_dir, validation, judges, min(samples, JUDGE_MAX_SAMPLES), seed,
-                       classifier_seed, classifier_epochs)  # fmt: skip
+    data, validation, dataset, seed = real.train, real.validation, real.settings.dataset, options.seed
+    inception = prepare_inception(options.inception_weights, options.fid_stats)
+    panel = load_panel(data, dataset, real.settings.cache, validation, options.judges,
+                       min(options.samples, JUDGE_MAX_SAMPLES), seed, options.classifier_seed,
+                       options.classifier_epochs)  # fmt: skip
     result = measure_panel(generator_sampler(generator, seed), panel)
     by_judge = {
         judge.name: judge_report(judge, result.by_judge[judge.name], data.class_names, reference)
@@ -93,7 +80,7 @@ def evaluate_generator(
         "panel": headline(by_judge, data.class_names),
         "judges": by_judge,
         **result.pixels,
-        "inception": inception_part(inception, generator, data, validation, samples, seed, progress),
+        "inception": inception_part(inception, generator, data, validation, options.samples, seed, options.progress),
     }
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report

@@ -128,6 +128,28 @@ def test_pretraining_reports_validation_style_accuracy(pretrained):
     assert [tuple(o.shape) for o in critic.outputs] == [(None, 1), (None, 8)]
 
 
+def test_pretraining_caches_its_validation_split_like_its_training_split(pretrained, monkeypatch):
+    """style_val.csv's paintings went into --cache-dir: the pretraining's own split reads them back undecoded."""
+    import data.images
+    from base.rundir import RunDirectory
+    from data import Splits
+    from training.recipes.critic_pretraining import RECIPE
+
+    out, _, cache = pretrained
+    settings = RECIPE.build_settings(RunDirectory(out).read_config())  # the settings the run recorded
+    assert settings.data.cache == cache
+    decoded = []
+
+    def count(job):
+        decoded.append(job[0])
+        return None, "decoded again"
+
+    monkeypatch.setattr(data.images, "_try_decode", count)
+    splits = RECIPE.split(settings, Splits(settings.data))
+    assert len(splits.validation.labels) == 160 and len(splits.train.labels) > 0
+    assert decoded == []
+
+
 def test_wgan_starts_from_the_pretrained_critic_with_creative_loss(pretrained, tmp_path):
     out, wikiart, cache = pretrained
     run = tmp_path / "run"

@@ -99,7 +99,7 @@ def one_step_weights(recipe, augment_policy, rng_seed=0, **settings):
                                **settings)  # fmt: skip
     trainer = recipe.build_trainer(resolved, (SIZE, SIZE, 1), 3, steps_per_epoch=1)
     rng = np.random.default_rng(0)
-    group = (trainer.real_batches_per_step,) if trainer.real_batches_per_step else ()
+    group = (trainer.real_batch_group,) if trainer.real_batch_group else ()
     images = rng.uniform(-1, 1, (8, *group, SIZE, SIZE, 1)).astype("float32")
     conditions = np.eye(3, dtype="float32")[rng.integers(0, 3, (8, *group))]
     trainer.fit(tf.data.Dataset.from_tensors((images, conditions)), epochs=1, steps_per_epoch=1, verbose=0,

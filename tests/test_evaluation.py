@@ -5,12 +5,13 @@ import pytest
 
 from base.errors import UserError
 from base.rundir import metrics_path
-from data import held_out_split, load_images, to_model_range
+from data import DataSettings, Splits, held_out_split, load_images, to_model_range
 from evaluation import classifier as classifier_module
 from evaluation.classifier import HELD_OUT_FRACTION, load_or_train_classifier
-from evaluation.generator_report import check_fits, evaluate_generator
+from evaluation.generator_report import check_fits, generator_report
 from evaluation.inception import find_weights
 from evaluation.measure import FIGURES, measure, real_reference
+from evaluation.settings import EvaluationSettings
 from models.dcgan import build_dcgan_generator
 
 SIZE = 16
@@ -127,7 +128,8 @@ def test_without_inception_weights_the_report_says_so(judge, digits, cache, tmp_
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
     assert find_weights() is None
     generator = build_dcgan_generator((SIZE, SIZE, 1), 10, latent_dim=4)
-    report = evaluate_generator(generator, digits, "digits", cache, samples=50, judges=("flatten",))
+    real = Splits.holding(DataSettings("digits", cache_dir=str(cache)), digits, None)
+    report = generator_report(generator, real, EvaluationSettings(samples=50, judges=("flatten",)))
     assert report["inception"]["available"] is False
     assert "not computed" in report["inception"]["reason"] and "--inception-weights" in report["inception"]["reason"]
     assert report["judges"]["flatten"]["classifier"]["from_cache"] and report["samples"] == 50

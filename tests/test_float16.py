@@ -120,9 +120,9 @@ def test_a_run_resumes_in_another_precision_with_its_optimizer_slots_either_way(
     result = train("train_dcgan.py", "--resume", "--out", run, "--epochs", "2", "--mixed-precision", "float16")
     assert "precision mixed_float16," in result.stderr
     states = [state(run, f"epoch_00{epoch}") for epoch in (1, 2)]
-    settings, found = DCGAN.settings_from_flags(["--resume", "--out", str(run), "--mixed-precision", "float32"])
+    settings, record = DCGAN.settings_from_flags(["--resume", "--out", str(run), "--mixed-precision", "float32"])
     assert settings.devices.policy == "float32"
-    back = DCGAN.build_trainer(settings, found.image_shape, len(found.class_names))
+    back = DCGAN.build_trainer(settings, record.image_shape, len(record.class_names))
     position = Position(2, 0)
     apply_checkpoint(back, run / "checkpoints", *read_checkpoint(back, run / "checkpoints", position), position)
     for role in ("generator", "discriminator"):

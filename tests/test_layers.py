@@ -21,6 +21,12 @@ FORBIDDEN = {
     "evaluation": {"training"},
 }
 
+# Modules held below their package's line: the runner trains any recipe; what a run writes besides its config,
+# its log and its checkpoints' restoring (sample grids, figures) is the recipe's, through its hooks.
+MODULE_FORBIDDEN = {
+    "training/runner.py": {"sampling", "evaluation"},
+}
+
 
 def imported_names(path) -> set[str]:
     """The top-level names a module imports, at its top or inside functions."""
@@ -112,6 +118,22 @@ def test_no_modules_import_each_other_round_a_circle():
     for module in sorted(graph):
         visit(module, [])
     assert not [" -> ".join(circle) for circle in circles]
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_FORBIDDEN))
+def test_a_module_held_below_its_package_imports_none_of_what_it_leaves_to_others(module):
+    assert not sorted(imported_names(ROOT / module) & MODULE_FORBIDDEN[module])
+
+
+def test_an_import_inside_a_function_of_the_runner_would_be_caught(tmp_path):
+    """The check reads every import of the file, not only those at its top."""
+    runner = (ROOT / "training" / "runner.py").read_text()
+    added = tmp_path / "runner.py"
+    inside_a_function = "\n\ndef grids():\n    from sampling.grids import fixed_noise\n\n    return fixed_noise\n"
+    added.write_text(runner + inside_a_function)
+    assert imported_names(added) & MODULE_FORBIDDEN["training/runner.py"] == {"sampling"}
+    added.write_text(runner + "\nimport evaluation.callback\n")
+    assert imported_names(added) & MODULE_FORBIDDEN["training/runner.py"] == {"evaluation"}
 
 
 def test_the_subpackages_are_checked_too():

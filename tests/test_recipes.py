@@ -6,12 +6,13 @@ import json
 import pytest
 
 from base.errors import UserError
-from base.rundir import RunDirectory
+from base.rundir import DEFAULT_CACHE, RunDirectory
+from data import DataSettings
 from training.recipes import RESUMABLE_CHANGES, check_flags_match_fields
 from training.recipes.critic_pretraining import RECIPE as PRETRAINING
 from training.recipes.dcgan import RECIPE as DCGAN
 from training.recipes.wgan_gp import RECIPE as WGAN_GP
-from training.settings import SCHEMA_VERSION, Found, to_json
+from training.settings import SCHEMA_VERSION, DataRecord, to_json
 
 RECIPES = (DCGAN, WGAN_GP, PRETRAINING)
 QUALITY_FLAGS = ["--filters", "32", "--batch-size", "32", "--epochs", "3", "--mixed-precision", "bfloat16"]
@@ -108,15 +109,15 @@ def test_every_flag_sets_a_field_and_every_field_has_its_flag(recipe):
         check_flags_match_fields(parser, recipe.section_classes)
 
 
-def test_config_json_is_the_settings_and_the_found_facts_with_a_schema_version(tmp_path):
+def test_config_json_is_the_settings_and_the_data_record_with_a_schema_version(tmp_path):
     settings = WGAN_GP.settings("digits", out=str(tmp_path), augment=["color"], seed=3)
-    found = Found((16, 16, 1), tuple("0123456789"), 1797, 112, 25)
-    stored = to_json(settings, found)
-    assert stored["schema_version"] == SCHEMA_VERSION and stored["script"] == "train_wgan_gp"
-    assert stored["augment"] == ["color"] and stored["class_names"][3] == "3" and stored["n_critic"] == 5
-    RunDirectory(tmp_path).write_config(stored)
+    record = DataRecord((16, 16, 1), tuple("0123456789"), 1797, 112, 25)
+    config = to_json(settings, record)
+    assert config["schema_version"] == SCHEMA_VERSION and config["script"] == "train_wgan_gp"
+    assert config["augment"] == ["color"] and config["class_names"][3] == "3" and config["n_critic"] == 5
+    RunDirectory(tmp_path).write_config(config)
     resumed, again = WGAN_GP.settings_from_flags(["--resume", "--out", str(tmp_path)])
-    assert resumed.replace(resume=False) == settings and again == found
+    assert resumed.replace(resume=False) == settings and again == record
 
 
 def test_a_run_written_before_the_settings_objects_resumes_with_its_old_behaviour(tmp_path):
@@ -126,11 +127,11 @@ def test_a_run_written_before_the_settings_objects_resumes_with_its_old_behaviou
            "image_size": 16, "flip": False, "resize": "squash", "class_names": list("0123456789"),
            "image_shape": [16, 16, 1], "steps_per_epoch_actual": 3}  # fmt: skip
     (tmp_path / "config.json").write_text(json.dumps(old))
-    settings, found = DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--epochs", "4"])
+    settings, record = DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--epochs", "4"])
     assert (settings.networks.upsampling, settings.optimisation.ema_decay, settings.augmentation.augment) == (
         "transposed", 0.0, ()
     )  # fmt: skip
-    assert settings.optimisation.epochs == 4 and found.epochs_actual == 2 and found.class_names[0] == "0"
+    assert settings.optimisation.epochs == 4 and record.epochs_actual == 2 and record.class_names[0] == "0"
 
 
 def test_a_resumed_run_refuses_another_script_and_every_change_but_the_resumable_ones(tmp_path):
@@ -140,6 +141,17 @@ def test_a_resumed_run_refuses_another_script_and_every_change_but_the_resumable
     with pytest.raises(UserError, match="--batch-size 8 differs from the run's 64"):
         DCGAN.settings_from_flags(["--resume", "--out", str(tmp_path), "--batch-size", "8"])
     assert {"epochs", "keep", "tensorboard", "mixed_precision"} <= set(RESUMABLE_CHANGES)
+
+
+def test_the_cache_folder_is_resolved_in_one_place_and_config_json_keeps_it_as_given(tmp_path):
+    """Without --cache-dir a run reads this machine's default cache; config.json keeps null, so resuming elsewhere
+    reads that machine's."""
+    settings = DCGAN.settings("digits", out=str(tmp_path / "a"))
+    assert isinstance(settings.data, DataSettings)  # the data floor's own section
+    assert settings.data.cache_dir is None and settings.data.cache == DEFAULT_CACHE
+    assert to_json(settings, None)["cache_dir"] is None
+    given = PRETRAINING.settings("digits", out=str(tmp_path / "b"), cache_dir=str(tmp_path / "cache"))
+    assert given.data.cache == tmp_path / "cache" and to_json(given, None)["cache_dir"] == str(tmp_path / "cache")
 
 
 def test_the_quality_bench_trains_in_float32_when_told_off(tmp_path):

@@ -11,15 +11,14 @@ from tests.conftest import shared_data
 
 
 def test_the_collection_holds_the_five_unseen_styles_and_their_split_rows_alone(tmp_path):
-    from data import load_images, validation_images
+    from data import DataSettings, Splits
 
     source = shared_data("wikiart")
     styles = ["Cubism", "Fauvism", "Minimalism", "Naive_Art_Primitivism", "Pop_Art"]
     folder = collection_folder(source, styles, tmp_path / "collection")
-    data = load_images("wikiart", str(folder), 16, cache_dir=str(tmp_path), progress=False)
-    assert data.class_names == styles and data.class_counts().tolist() == [80] * 5
-    val = validation_images("wikiart", str(folder), 16, data.class_names, cache_dir=str(tmp_path))
-    assert val.class_counts().tolist() == [20] * 5
+    real = Splits(DataSettings("wikiart", str(folder), 16, cache_dir=str(tmp_path)))
+    assert real.train.class_names == styles and real.train.class_counts().tolist() == [80] * 5
+    assert real.validation.class_counts().tolist() == [20] * 5
     with pytest.raises(UserError, match="no folder for Realism"):
         collection_folder(source, ["Realism"], tmp_path / "other")
 

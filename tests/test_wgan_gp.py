@@ -248,7 +248,7 @@ def short_digits_run(**overrides):
     given = {"seed": 0, "latent_dim": 32, "filters": 16, "batch_size": 32, "ema_decay": 0.0, **overrides}
     keras.utils.set_random_seed(0)
     trainer = RECIPE.build_trainer(RECIPE.settings("digits", **given), data.image_shape, data.num_classes)
-    group = trainer.real_batches_per_step
+    group = trainer.real_batch_group
     stream = training_dataset(data.images, data.labels, data.num_classes, 32, 0, epochs=6, group=group)
     history = trainer.fit(stream, epochs=6, steps_per_epoch=11, verbose=0)
     return history.history["real_class_acc"]

@@ -1,13 +1,18 @@
 """One run of any recipe, from settled settings to a run directory.
 
-settings -> run directory -> data -> trainer (its real batches per step size
-the epochs: ``Found``) -> ``config.json`` -> ``fit`` with the recipe's
-callbacks -> files. The three training scripts, the benches and the tests
-all train through ``run``.
+settings -> run directory -> data (``data.Splits``, as the recipe splits it)
+-> trainer (its real batches per step size the epochs: ``DataRecord``) ->
+``config.json`` -> the checkpoint a resumed run continues from -> one frozen
+``RunContext`` -> ``fit`` with the recipe's callbacks -> files. What a run
+writes besides its config, its log and its checkpoints' restoring (sample
+grids, figures, the pretrained critic) is the recipe's, through its hooks.
+The three training scripts, the benches and the tests all train through
+``run``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import sys
@@ -16,13 +21,11 @@ import keras
 
 from base.errors import UserError
 from base.gpus import start_gpus
-from base.rundir import DEFAULT_CACHE, Position, RunDirectory, complete_checkpoints, move_aside, remove_incomplete
+from base.rundir import Position, RunDirectory, complete_checkpoints, move_aside, remove_incomplete
 from base.terminal import fit_verbosity
-from data import LabelledImages, load_images, steps_per_epoch, training_dataset
-from evaluation.callback import evaluation_callbacks
-from sampling import fixed_noise
-from training.callbacks import Checkpoint, EpochLog, MixingMatrix, SampleGrid, tensorboard_callbacks
+from data import LabelledImages, Splits, steps_per_epoch, training_dataset
 from training.checkpoints import DamagedCheckpoint, apply_checkpoint, out_of_space, read_checkpoint
+from training.context import RunContext
 from training.devices import (
     check_batch_split,
     describe,
@@ -31,14 +34,14 @@ from training.devices import (
     set_precision,
     steps_per_execution,
 )
-from training.settings import Found, Settings, to_json
+from training.settings import DataRecord, Settings, to_json
 from training.transfer import carried_classes
 
 log = logging.getLogger("artgan")
 
 
-def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory:
-    """Train ``recipe``'s trainer as ``settings`` say; ``stored``: what a resumed run found before."""
+def run(recipe, settings: Settings, earlier: DataRecord | None = None) -> RunDirectory:
+    """Train ``recipe``'s trainer as ``settings`` say; ``earlier``: what a resumed run's data held when it started."""
     start_gpus()  # memory growth before any GPU is used (a no-op where the script's start did it)
     strategy = make_strategy(settings.devices.strategy)  # first: a multi-worker strategy must precede other TF work
     chief = is_chief(strategy)
@@ -46,40 +49,37 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
     check_batch_split(settings.optimisation.batch_size, strategy)
     if chief:
         attach_log_file(run_dir)
-    data, validation = recipe.split(settings, load_training_images(settings))
+    splits = recipe.split(settings, Splits(settings.data, progress=not settings.run.quiet))
+    images = splits.train
+    check_same_data(images, earlier)
     keras.utils.set_random_seed(settings.run.seed)
     set_precision(settings.devices.policy)
     with strategy.scope():
-        trainer = recipe.build(settings, data.image_shape, data.class_names)
-        found = find(recipe, settings, data, trainer.real_batches_per_step, stored)
-        recipe.compile(trainer, settings, found)
+        trainer = recipe.build(settings, images.image_shape, images.class_names)
+        record = data_record(recipe, settings, images, trainer.real_batches_per_step)
+        if earlier is not None:  # a resumed run carried its classes over when it started
+            record = dataclasses.replace(record, init_classes=earlier.init_classes)
+        recipe.compile(trainer, settings, record)
         position = resume_point(trainer, run_dir, settings)
-    trainer.steps_per_execution = steps_per_execution(
-        settings.devices.steps_per_execution,
-        found.steps_per_epoch_actual,
-        getattr(settings.run, "checkpoint_every", None),
-        position.step,
-        settings.devices.strategy,
-    )
+    context = RunContext(settings, run_dir, splits, record, position, chief)
+    trainer.steps_per_execution = execution_steps(context)
     if chief:
-        run_dir.write_config(to_json(settings, found))
-    images = settings.optimisation.batch_size * (trainer.real_batches_per_step or 1)
+        run_dir.write_config(to_json(settings, record))
     log.info(
         "run directory %s; epochs %d..%d of %d steps, each on %d real images",
         run_dir.root,
         position.epochs + 1,
-        found.epochs_actual,
-        found.steps_per_epoch_actual,
-        images,
+        record.epochs_actual,
+        record.steps_per_epoch_actual,
+        settings.optimisation.batch_size * trainer.real_batches_per_step,
     )
     batch, policy = settings.optimisation.batch_size, settings.devices.policy
     log.info(
         describe(settings.devices.strategy, strategy, batch, policy, trainer.jit_compile, trainer.steps_per_execution)
     )
-    callbacks = recipe.callbacks(trainer, run_dir, settings, found, data, position, chief)
-    options = recipe.fit_options(settings, validation)
+    arguments = {"callbacks": recipe.callbacks(context), **recipe.fit_options(context)}
     try:
-        history = run_epochs(trainer, data, settings, found, position, callbacks, options)
+        history = run_epochs(trainer, context, arguments)
     except OSError as error:  # a sample grid or the log on a full disk; a checkpoint says so itself
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -88,7 +88,7 @@ def run(recipe, settings: Settings, stored: Found | None = None) -> RunDirectory
         log.info("done (a worker: the chief writes %s)", run_dir.root)
         return run_dir
     if history is not None:
-        recipe.finish(run_dir, history, found)
+        recipe.finish(context, history)
     log.info("done: %s", run_dir.root)
     return run_dir
 
@@ -139,36 +139,38 @@ def attach_log_file(run: RunDirectory) -> None:
     logging.getLogger().addHandler(handler)
 
 
-def load_training_images(settings: Settings) -> LabelledImages:
-    data = settings.data
-    return load_images(
-        data.dataset,
-        data.data_dir,
-        data.image_size,
-        data.resize,
-        data.top_styles,
-        "train",
-        data.cache_dir or str(DEFAULT_CACHE),
-        progress=not settings.run.quiet,
-    )
-
-
-def find(recipe, settings: Settings, data: LabelledImages, real_batches: int | None, stored: Found | None) -> Found:
-    """What the data turned out to be, once; a resumed run must see the classes and shape it trained on."""
-    shape, names = tuple(data.image_shape), tuple(data.class_names)
-    if stored is not None and (stored.class_names != names or tuple(stored.image_shape) != shape):
+def check_same_data(images: LabelledImages, earlier: DataRecord | None) -> None:
+    """A resumed run must see the classes and image shape it trained on."""
+    shape, names = tuple(images.image_shape), tuple(images.class_names)
+    if earlier is not None and (earlier.class_names != names or tuple(earlier.image_shape) != shape):
         raise UserError(
             f"the data now has classes {list(names)} and shape {list(shape)}, the run was trained on "
-            f"{list(stored.class_names)} and {list(stored.image_shape)}"
+            f"{list(earlier.class_names)} and {list(earlier.image_shape)}"
         )
-    images_per_step = settings.optimisation.batch_size * (real_batches or 1)
-    steps = steps_per_epoch(len(data.labels), images_per_step, settings.data.steps_per_epoch)
-    steps, epochs = recipe.plan(settings, steps)
-    if stored is not None:  # a resumed run carried its classes over when it started
-        init_classes = stored.init_classes
-    else:
+
+
+def data_record(recipe, settings: Settings, images: LabelledImages, real_batches: int) -> DataRecord:
+    """What the training data held, once, and the epochs' length that ``real_batches`` per step give."""
+    shape, names = tuple(images.image_shape), tuple(images.class_names)
+    images_per_step = settings.optimisation.batch_size * real_batches
+    steps = steps_per_epoch(len(images.labels), images_per_step, settings.data.steps_per_epoch)
+    steps, epochs = recipe.training_length(settings, steps)
+    init_classes = None
+    if not resuming(settings):  # a resumed run's are those it recorded when it started
         init_classes = carried_classes(getattr(settings.networks, "init_weights", None), names)
-    return Found(shape, names, int(len(data.labels)), steps, epochs, init_classes)
+    return DataRecord(shape, names, int(len(images.labels)), steps, epochs, init_classes)
+
+
+def execution_steps(context: RunContext) -> int:
+    """Train steps per call of the compiled step (``--steps-per-execution``)."""
+    settings = context.settings
+    return steps_per_execution(
+        settings.devices.steps_per_execution,
+        context.record.steps_per_epoch_actual,
+        getattr(settings.run, "checkpoint_every", None),
+        context.position.step,
+        settings.devices.strategy,
+    )
 
 
 def resume_point(trainer, run: RunDirectory, settings: Settings) -> Position:
@@ -205,81 +207,47 @@ def resume_point(trainer, run: RunDirectory, settings: Settings) -> Position:
     raise UserError(f"none of the {len(positions)} checkpoints in {run.checkpoints} loads; the newest: {damaged[0][1]}")
 
 
-def fit_epochs(trainer, data, settings: Settings, found: Found, first: int, last: int, callbacks, options, skip=0):
-    """``fit`` over epochs first+1..last (1-based), the first of them entered ``skip`` batches late."""
-    steps = found.steps_per_epoch_actual
+def fit_epochs(trainer, context: RunContext, start: Position, arguments: dict):
+    """``fit`` from ``start`` to the last epoch or, from inside an epoch, to that epoch's end.
+
+    ``fit``'s epochs all take one number of steps: an epoch entered
+    ``start.step`` batches late is fitted on its own.
+    """
+    settings, record, images = context.settings, context.record, context.splits.train
+    steps = record.steps_per_epoch_actual
+    last = start.epochs + 1 if start.step else record.epochs_actual
     stream = training_dataset(
-        data.training_source(),
-        data.labels,
-        data.num_classes,
+        images.training_source(),
+        images.labels,
+        images.num_classes,
         settings.optimisation.batch_size,
         settings.run.seed,
         settings.data.flip,
-        first,
+        start.epochs,
         last,
         steps,
-        skip=skip,
-        group=trainer.real_batches_per_step,
+        skip=start.step,
+        group=trainer.real_batch_group,
     )
     return trainer.fit(
         stream,
         epochs=last,
-        initial_epoch=first,
-        steps_per_epoch=steps - skip if skip else steps,
-        callbacks=callbacks,
+        initial_epoch=start.epochs,
+        steps_per_epoch=steps - start.step,
         verbose=fit_verbosity(settings.run.quiet),
         shuffle=False,
-        **options,
+        **arguments,
     )
 
 
-def run_epochs(trainer, data, settings: Settings, found: Found, position: Position, callbacks, options):
-    """The epochs left after ``position``; the last ``fit``'s history, or None where none were left."""
-    start, epochs, history = position.epochs, found.epochs_actual, None
-    if position.step:  # finish the interrupted epoch from the batch after the checkpoint
-        history = fit_epochs(trainer, data, settings, found, start, start + 1, callbacks, options, skip=position.step)
-        start += 1
-    if start < epochs:
-        history = fit_epochs(trainer, data, settings, found, start, epochs, callbacks, options)
-    if position.epochs >= epochs:
-        log.info("the run already has %d epochs; pass a larger --epochs to train more", position.epochs)
+def run_epochs(trainer, context: RunContext, arguments: dict):
+    """The epochs left after the context's position; the last ``fit``'s history, or None where none were left."""
+    start, epochs, history = context.position, context.record.epochs_actual, None
+    if start.step:  # finish the interrupted epoch from the batch after the checkpoint
+        history = fit_epochs(trainer, context, start, arguments)
+        start = Position(start.epochs + 1)
+    if start.epochs < epochs:
+        history = fit_epochs(trainer, context, start, arguments)
+    if context.position.epochs >= epochs:
+        log.info("the run already has %d epochs; pass a larger --epochs to train more", context.position.epochs)
     return history
-
-
-def run_directory_callbacks(run: RunDirectory, settings: Settings, found: Found, data, position: Position) -> list:
-    """Everything that writes a GAN's run directory (the chief's job alone)."""
-    names, latent_dim, seed = list(found.class_names), settings.networks.latent_dim, settings.run.seed
-    noise = fixed_noise(seed, settings.run.sample_columns, latent_dim)
-    mixing_noise = fixed_noise(seed, len(names), latent_dim)
-    callbacks = [
-        *figure_callbacks(settings, data),  # first: figures join the epoch's row
-        EpochLog(run.log_csv, resume_epoch=position.epochs),
-        SampleGrid(run.samples, noise, names),
-        MixingMatrix(run.mixing_matrix, mixing_noise, names),
-        Checkpoint(
-            run.checkpoints,
-            found.steps_per_epoch_actual,
-            settings.run.checkpoint_every,
-            settings.run.keep,
-            first_step=position.step,
-        ),
-    ]
-    if settings.run.tensorboard:
-        callbacks += tensorboard_callbacks(run.root / "tensorboard", noise, names)
-    return callbacks
-
-
-def figure_callbacks(settings: Settings, data) -> list:
-    """``--eval-every``'s figures, measured against the val paintings where the dataset has them."""
-    if not settings.run.eval_every:
-        return []
-    return evaluation_callbacks(
-        settings.run.eval_every,
-        data,
-        settings.data.dataset,
-        settings.data.data_dir,
-        settings.data.resize,
-        settings.data.cache_dir or DEFAULT_CACHE,
-        inception_weights=settings.run.inception_weights,
-        fid_stats=settings.run.fid_stats,
-    )

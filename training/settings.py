@@ -5,13 +5,15 @@ losses, optimisation, augmentation, devices, run. Each field's default says
 where it comes from. A recipe (``training/recipes``) resolves them once:
 its section classes' defaults, then the dataset's paper settings, then the
 flags, then the options that follow from others, then one validator
-(``Recipe.settings``). Nothing changes them afterwards; what the data holds
-(image shape, classes, steps per epoch) is a separate record, ``Found``,
-filled once by the runner.
+(``Recipe.resolve``). Nothing changes them afterwards; what the data held
+(image shape, classes, steps per epoch) is a separate record, ``DataRecord``,
+filled once by the runner. The data section, ``DataSettings``, is the data
+floor's own (``data/settings.py``): the scripts that read images without
+training fill one too.
 
 ``config.json`` is their serialisation: one flat object whose keys are the
 fields' names (unique across sections, so readers such as ``sample.py`` and
-the notebooks need no schema), the found facts, and ``schema_version``.
+the notebooks need no schema), the data record's facts, and ``schema_version``.
 This module imports no TensorFlow: ``--help`` and flag errors stay instant.
 """
 
@@ -20,23 +22,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, fields
 
+from data.settings import DataSettings  # the data section: the data floor's own, for the scripts beneath training
+
 SCHEMA_VERSION = 2  # 1: the flat config dicts written before the settings objects (no schema_version key)
 PAPER_WIKIART = {"batch_size": 32, "epochs": 100}  # the paper's WikiArt training, both GANs (its Section 4)
 
 
 # --------------------------------------------------------------------------- the sections
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    dataset: str  # --dataset: mnist, cifar10, wikiart, folder or digits (required)
-    data_dir: str | None = None  # local files; mnist and cifar10 download when absent (Keras's loaders)
-    image_size: int | None = None  # None until resolved: base.choices.DEFAULT_IMAGE_SIZE (the paper's 28, 32, 64 px)
-    resize: str = "squash"  # the paper squashed paintings to 64x64, ignoring the aspect ratio
-    top_styles: int | None = None  # wikiart: the K most frequent styles (the paper's code kept 9)
-    flip: bool | None = None  # None until resolved: on for wikiart (a mirrored painting keeps its style)
-    cache_dir: str | None = None  # decoded images; None: base.rundir.DEFAULT_CACHE
-    steps_per_epoch: int | None = None  # a cap on the batches per epoch, for quick runs
 
 
 @dataclass(frozen=True)
@@ -230,8 +222,8 @@ def section_defaults(section_class) -> dict:
 
 
 @dataclass(frozen=True)
-class Found:
-    """Facts about the training data, found once when it is read; a resumed run must find the same."""
+class DataRecord:
+    """What the training data held, recorded once when it is read; a resumed run must hold the same."""
 
     image_shape: tuple[int, int, int]
     class_names: tuple[str, ...]
@@ -244,25 +236,25 @@ class Found:
         return {f.name: as_json(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
-    def from_json(cls, stored: dict) -> Found | None:
-        """The facts of a config.json, or None where it has none (a run that never reached its data)."""
-        if "class_names" not in stored or "steps_per_epoch_actual" not in stored:
+    def from_config(cls, config: dict) -> DataRecord | None:
+        """The record in a config.json object, or None where it has none (a run that never reached its data)."""
+        if "class_names" not in config or "steps_per_epoch_actual" not in config:
             return None
         return cls(
-            image_shape=tuple(stored["image_shape"]),
-            class_names=tuple(stored["class_names"]),
-            num_images=int(stored.get("num_images", 0)),
-            steps_per_epoch_actual=int(stored["steps_per_epoch_actual"]),
-            epochs_actual=int(stored.get("epochs_actual", stored["epochs"])),
-            init_classes=stored.get("init_classes"),
+            image_shape=tuple(config["image_shape"]),
+            class_names=tuple(config["class_names"]),
+            num_images=int(config.get("num_images", 0)),
+            steps_per_epoch_actual=int(config["steps_per_epoch_actual"]),
+            epochs_actual=int(config.get("epochs_actual", config["epochs"])),
+            init_classes=config.get("init_classes"),
         )
 
 
-def to_json(settings: Settings, found: Found | None) -> dict:
+def to_json(settings: Settings, record: DataRecord | None) -> dict:
     """config.json's object."""
     values = {"schema_version": SCHEMA_VERSION, **settings.flat()}
-    if found is not None:
-        values.update(found.flat())
+    if record is not None:
+        values.update(record.flat())
     return values
 
 
@@ -278,12 +270,12 @@ BEFORE_THE_FIELD = {
 }
 
 
-def stored_values(stored: dict, section_class) -> dict:
+def config_values(config: dict, section_class) -> dict:
     """A section's fields from a config.json object; fields it predates take their old behaviour."""
     values = {}
     for name in field_names(section_class):
-        if name in stored:
-            values[name] = stored[name]
+        if name in config:
+            values[name] = config[name]
         elif name in BEFORE_THE_FIELD:
             values[name] = BEFORE_THE_FIELD[name]
     return values
@@ -297,20 +289,20 @@ __all__ = [
     "DCGANLosses",
     "DCGANNetworks",
     "DCGANOptimisation",
+    "DataRecord",
     "DataSettings",
     "DeviceSettings",
-    "Found",
     "OutputSettings",
     "RunSettings",
     "SCHEMA_VERSION",
     "SECTIONS",
     "Settings",
     "as_json",
+    "config_values",
     "WGANGPLosses",
     "WGANGPNetworks",
     "WGANGPOptimisation",
     "field_names",
     "section_defaults",
-    "stored_values",
     "to_json",
 ]

@@ -55,13 +55,21 @@ def apply_mean_gradients(optimizer, tape, scaled_loss, variables):
 class Trainer(PrebuiltTrainer):
     """What every trainer shares: its trackers, its gradient updates and the real batches a step takes.
 
-    ``real_batches_per_step`` is the trainer's own answer to what the data
-    pipeline must hand over: None for one plain batch, k for k batches side
-    by side, shaped (batch, k, ...) (the WGAN-GP's n_critic).
+    ``real_batches_per_step`` and ``side_by_side`` are the trainer's own
+    answer to what the data pipeline must hand over: how many real batches
+    one step consumes (the WGAN-GP's n_critic; one elsewhere), and whether
+    they come side by side, shaped (batch, k, ...), even when k is 1 (the
+    WGAN-GP's step reads column i for critic update i), or as one plain batch.
     """
 
     metric_names: tuple[str, ...] = ()
-    real_batches_per_step: int | None = None
+    real_batches_per_step: int = 1
+    side_by_side: bool = False
+
+    @property
+    def real_batch_group(self) -> int | None:
+        """``data.training_dataset``'s ``group``: the columns of a side-by-side step, None for a plain batch."""
+        return self.real_batches_per_step if self.side_by_side else None
 
     def track(self, names) -> None:
         """A running mean per name, shown by ``fit``'s progress bar and written to log.csv, and their watch."""
@@ -204,7 +212,7 @@ class ConditionalGAN(Trainer):
 
     def updates_per_step(self) -> dict:
         """The generator updates once per step, the discriminator or critic once per real batch (n_critic)."""
-        return {"generator": 1, self.discriminator_role: self.real_batches_per_step or 1}
+        return {"generator": 1, self.discriminator_role: self.real_batches_per_step}
 
     def state_variables(self) -> dict:
         """Everything besides the networks' weights that resuming must restore, by name.

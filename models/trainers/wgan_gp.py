@@ -41,6 +41,7 @@ class ConditionalWGANGP(ConditionalGAN):
     """
 
     discriminator_role = "critic"
+    side_by_side = True  # the n_critic real batches come as the columns of one (batch, n_critic, ...) batch
     metric_names = (
         "critic_loss",
         "g_loss",

@@ -8,7 +8,7 @@ settings are decided, in this order:
 1. each section's defaults (``training/settings.py``, with their sources),
 2. the paper's settings for the dataset (``dataset_defaults``),
 3. the network settings of the run ``--init-from`` starts from,
-4. the values given (flags, or a bench's keywords),
+4. the values requested (flags, or a bench's keywords),
 5. the options that follow from others (``derive``: the recipe's policy),
 6. one validator, whose errors are one line each (``UserError``).
 
@@ -30,12 +30,12 @@ from base.rundir import RunDirectory, default_out
 from base.terminal import start_tensorflow_quietly
 from training.settings import (
     SECTIONS,
-    Found,
+    DataRecord,
     Settings,
     as_json,
+    config_values,
     field_names,
     section_defaults,
-    stored_values,
 )
 
 # Settings that a resumed run may change; every other one comes from config.json.
@@ -90,66 +90,67 @@ class Recipe:
     def check(self, values: dict) -> None:
         """The recipe's own combinations of options that cannot work; raise UserError."""
 
-    def settings_from_flags(self, argv=None) -> tuple[Settings, Found | None]:
-        """``(settings, the facts a resumed run found)`` from command-line arguments."""
+    def settings_from_flags(self, argv=None) -> tuple[Settings, DataRecord | None]:
+        """``(settings, what a resumed run's data held)`` from command-line arguments."""
         return self.resolve(vars(self.parser().parse_args(argv)))
 
-    def settings(self, dataset: str, **given) -> Settings:
-        """The settings of a new run on ``dataset`` with ``given`` fields (by name) as if given by flags."""
-        settings, _ = self.resolve({"dataset": dataset, **given})
+    def settings(self, dataset: str, **requested) -> Settings:
+        """The settings of a new run on ``dataset`` with ``requested`` fields (by name) as if set by flags."""
+        settings, _ = self.resolve({"dataset": dataset, **requested})
         return settings
 
-    def resolve(self, given: dict) -> tuple[Settings, Found | None]:
-        given = plain_precision(given)
-        if given.get("resume"):
-            return self.resumed(given)
-        if "dataset" not in given:
+    def resolve(self, requested: dict) -> tuple[Settings, DataRecord | None]:
+        """``requested``: fields by name, from flags (those left out absent) or a bench's keywords."""
+        requested = plain_precision(requested)
+        if requested.get("resume"):
+            return self.resumed(requested)
+        if "dataset" not in requested:
             raise UserError("--dataset is required (one of " + ", ".join(DATASETS) + ")")
-        unknown = set(given) - self.field_names()
+        unknown = set(requested) - self.field_names()
         if unknown:
             raise TypeError(f"{self.script} has no settings {', '.join(sorted(unknown))}")
-        if given.get("strategy") == "multiworker":
-            missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if given.get(key) is None]
+        if requested.get("strategy") == "multiworker":
+            missing = [flag for flag, key in (("--seed", "seed"), ("--out", "out")) if requested.get(key) is None]
             if missing:
                 raise UserError(
                     f"--strategy multiworker needs {' and '.join(missing)}: every worker must agree on them"
                 )
         values = self.defaults()
-        values.update(self.dataset_defaults(given["dataset"]))
-        if given.get("init_from"):
-            values.update(init_settings(given))
-        values.update({key: value for key, value in given.items() if value is not None or key in NULLABLE})
+        values.update(self.dataset_defaults(requested["dataset"]))
+        if requested.get("init_from"):
+            values.update(init_settings(requested))
+        values.update({key: value for key, value in requested.items() if value is not None or key in NULLABLE})
         values.update(self.derive_common(values))
         values.update(self.derive(values))
         self.check_common(values)
         self.check(values)
         return self.build_settings(values), None
 
-    def resumed(self, given: dict) -> tuple[Settings, Found | None]:
-        """The stored run's settings, read once; a setting it may not change is refused in one line."""
-        if not given.get("out"):
+    def resumed(self, requested: dict) -> tuple[Settings, DataRecord | None]:
+        """The run's settings from its config.json, read once; a setting it may not change is refused in one line."""
+        if not requested.get("out"):
             raise UserError("--resume needs --out, the run directory to continue")
-        run = RunDirectory(given["out"])
+        run = RunDirectory(requested["out"])
         if not run.config.is_file():
             raise UserError(f"--resume: {run.root} has no config.json; is it a run directory?")
-        stored = run.read_config()
-        if stored.get("script", self.script) != self.script:
-            raise UserError(f"--resume: {run.root} is a {stored['script']}.py run; resume it with that script")
-        for key in sorted(set(given) - set(RESUMABLE_CHANGES)):
-            if key in stored and stored[key] != as_json(given[key]):
+        config = run.read_config()
+        if config.get("script", self.script) != self.script:
+            raise UserError(f"--resume: {run.root} is a {config['script']}.py run; resume it with that script")
+        for key in sorted(set(requested) - set(RESUMABLE_CHANGES)):
+            if key in config and config[key] != as_json(requested[key]):
                 raise UserError(
-                    f"--{key.replace('_', '-')} {given[key]} differs from the run's {stored[key]}; a resumed run "
-                    "keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
+                    f"--{key.replace('_', '-')} {requested[key]} differs from the run's {config[key]}; a resumed "
+                    "run keeps its settings (only --epochs, the bookkeeping and the device flags may change)"
                 )
         values = self.defaults()
         for section_class in self.section_classes.values():
             if section_class is not None:
-                values.update(stored_values(stored, section_class))
-        values.update({key: given[key] for key in RESUMABLE_CHANGES if key in given})
+                values.update(config_values(config, section_class))
+        values.update({key: requested[key] for key in RESUMABLE_CHANGES if key in requested})
         values["resume"] = True
         values.update(self.derive(values))  # runs from before a derived option: what they did
         check_devices(values)
-        return self.build_settings(values), Found.from_json(stored)
+        return self.build_settings(values), DataRecord.from_config(config)
 
     def defaults(self) -> dict:
         values = {}
@@ -210,47 +211,50 @@ class Recipe:
         """The trainer with its networks, not yet compiled: its ``real_batches_per_step`` sizes the data."""
         raise NotImplementedError
 
-    def split(self, settings: Settings, data):
-        """``(training images, validation images or None)``."""
-        return data, None
+    def split(self, settings: Settings, splits):
+        """The ``data.Splits`` to train on (``train``) and to validate or measure with (``validation``)."""
+        return splits
 
-    def plan(self, settings: Settings, steps_per_epoch: int) -> tuple[int, int]:
+    def training_length(self, settings: Settings, steps_per_epoch: int) -> tuple[int, int]:
         """``(steps per epoch, epochs)`` once the data's full steps per epoch are known."""
         return steps_per_epoch, settings.optimisation.epochs
 
-    def callbacks(self, trainer, run, settings: Settings, found: Found, data, position, chief: bool) -> list:
+    def compile(self, trainer, settings: Settings, record: DataRecord) -> None:
+        raise NotImplementedError
+
+    # Hooks once the trainer is compiled and restored: each reads the run from one frozen RunContext.
+
+    def callbacks(self, context) -> list:
+        """``fit``'s callbacks: what the run writes besides its config.json (``training.context.RunContext``)."""
         return []
 
-    def fit_options(self, settings: Settings, validation) -> dict:
+    def fit_options(self, context) -> dict:
         """Further arguments of ``fit`` (validation data)."""
         return {}
 
-    def finish(self, run, history, found: Found) -> None:
+    def finish(self, context, history) -> None:
         """What to say once training ends."""
-
-    def compile(self, trainer, settings: Settings, found: Found) -> None:
-        raise NotImplementedError
 
     def build_trainer(self, settings: Settings, image_shape, num_classes: int, steps_per_epoch: int = 1000):
         """A compiled trainer for benches and tests (``steps_per_epoch`` only shapes a decaying learning rate)."""
         names = tuple(map(str, range(num_classes)))
         trainer = self.build(settings, tuple(image_shape), names)
-        found = Found(tuple(image_shape), names, 0, steps_per_epoch, settings.optimisation.epochs)
-        self.compile(trainer, settings, found)
+        record = DataRecord(tuple(image_shape), names, 0, steps_per_epoch, settings.optimisation.epochs)
+        self.compile(trainer, settings, record)
         return trainer
 
     def main(self, argv=None):
         """Train from command-line arguments; TensorFlow loads here, after the flags are checked."""
-        settings, stored = self.settings_from_flags(argv)
+        settings, earlier = self.settings_from_flags(argv)
         start_tensorflow_quietly()
         from training.runner import run
 
-        return run(self, settings, stored)
+        return run(self, settings, earlier)
 
 
-def plain_precision(given: dict) -> dict:
+def plain_precision(requested: dict) -> dict:
     """``--mixed-precision float32`` is the default spelled out: a resumed run's way back from mixed precision."""
-    return {**given, "mixed_precision": None} if given.get("mixed_precision") == "float32" else given
+    return {**requested, "mixed_precision": None} if requested.get("mixed_precision") == "float32" else requested
 
 
 def check_devices(values: dict) -> None:
@@ -283,11 +287,11 @@ def frozen(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def init_settings(given: dict) -> dict:
+def init_settings(requested: dict) -> dict:
     """``--init-from``'s files located now (one line if wrong), and the source run's network settings."""
     from training.transfer import locate
 
-    source = locate(list(given["init_from"]))
+    source = locate(list(requested["init_from"]))
     return {"init_weights": source, **source["settings"]}
 
 

@@ -93,24 +93,19 @@ class CriticPretrainingRecipe(Recipe):
         """The batch of the WikiArt WGAN-GP it prepares a critic for."""
         return {"batch_size": PAPER_WIKIART["batch_size"]} if dataset == "wikiart" else {}
 
-    def split(self, settings, data):
+    def split(self, settings, splits):
         """WikiArt's own style_val.csv when present, else a held-out fraction of the training images."""
-        from data import validation_images
+        from data import Splits
 
-        data_settings = settings.data
-        validation = validation_images(
-            data_settings.dataset, data_settings.data_dir, data_settings.image_size, data.class_names,
-            data_settings.resize, data_settings.cache_dir, progress=not settings.run.quiet,
-        )  # fmt: skip
-        if validation is not None:
-            log.info("validation: %d images of style_val.csv", len(validation.labels))
-            return data, validation
+        if splits.validation is not None:
+            log.info("validation: %d images of style_val.csv", len(splits.validation.labels))
+            return splits
         fraction = settings.optimisation.val_fraction
-        train, validation = data.split(fraction, settings.run.seed)
+        train, validation = splits.train.split(fraction, settings.run.seed)
         log.info("validation: %d held-out images (%.0f%%)", len(validation.labels), 100 * fraction)
-        return train, validation
+        return Splits.holding(splits.settings, train, validation)
 
-    def plan(self, settings, steps_per_epoch: int) -> tuple[int, int]:
+    def training_length(self, settings, steps_per_epoch: int) -> tuple[int, int]:
         """``--steps N``: epochs of at most N steps, as many as N steps take."""
         steps = settings.optimisation.steps
         if not steps:
@@ -131,37 +126,41 @@ class CriticPretrainingRecipe(Recipe):
             critic, generator, networks.latent_dim, settings.losses.gp_weight, seed=settings.run.seed
         )
 
-    def compile(self, trainer, settings, found) -> None:
+    def compile(self, trainer, settings, record) -> None:
         from training.devices import resolve_jit
         from training.optimizers import adam
 
-        updates, devices = found.epochs_actual * found.steps_per_epoch_actual, settings.devices
+        updates, devices = record.epochs_actual * record.steps_per_epoch_actual, settings.devices
         trainer.compile(
             optimizer=adam(settings.optimisation, devices.policy, updates),
             jit_compile=resolve_jit(devices.jit, self.xla_on_one_gpu, devices.strategy),
         )
 
-    def callbacks(self, trainer, run, settings, found, data, position, chief: bool) -> list:
-        if not chief:
+    def callbacks(self, context) -> list:
+        """log.csv and critic_pretrained.h5, every epoch."""
+        if not context.chief:
             return []
         from training.callbacks import EpochLog, SavePretrainedCritic
 
-        return [EpochLog(run.log_csv), SavePretrainedCritic(run.root / PRETRAINED_NAME)]
+        run_dir = context.run_dir
+        return [EpochLog(run_dir.log_csv), SavePretrainedCritic(run_dir.root / PRETRAINED_NAME)]
 
-    def fit_options(self, settings, validation) -> dict:
+    def fit_options(self, context) -> dict:
+        """The style accuracy on the validation images, every epoch."""
         from data import evaluation_dataset
 
+        validation = context.splits.validation
         images = evaluation_dataset(
-            validation.images, validation.labels, validation.num_classes, settings.optimisation.batch_size
+            validation.images, validation.labels, validation.num_classes, context.settings.optimisation.batch_size
         )
         return {"validation_data": images}
 
-    def finish(self, run, history, found) -> None:
+    def finish(self, context, history) -> None:
         log.info(
             "validation style accuracy %.3f (chance %.3f); critic saved to %s",
             history.history["val_style_acc"][-1],
-            1 / len(found.class_names),
-            Path(run.root) / PRETRAINED_NAME,
+            1 / len(context.record.class_names),
+            Path(context.run_dir.root) / PRETRAINED_NAME,
         )
 
 

@@ -26,14 +26,16 @@ Examples:
       --augment color,translation,cutout --augment-p ada
 """
 
-NEAREST_FROM_SIZE = 64  # WikiArt 64 px: transposed lattice 15, Frechet 10.6x; nearest 2.0, 5.6x (BENCHMARKS.md)
+# From this side the transposed generator's lattice shows and nearest doubling measured better on WikiArt
+# (BENCHMARKS.md, "The DC-GAN with nearest-neighbour up-sampling (now its default from 64 px)").
+NEAREST_FROM_SIZE = 64
 
 
 class DCGANRecipe(GANRecipe):
     script = "train_dcgan"
     description = DESCRIPTION
     section_classes = gan_sections(DCGANNetworks, DCGANLosses, DCGANOptimisation)
-    xla_on_one_gpu = True  # its 64 px step compiles in under a minute (BENCHMARKS.md, "GPU readiness"); not the WGAN-GP
+    xla_on_one_gpu = True  # its step compiles quickly, the WGAN-GP's does not (BENCHMARKS.md, "GPU readiness")
 
     def add_flags(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--class-weight", type=float, help="weight of the class cross-entropy terms (default: 1)")
@@ -56,9 +58,11 @@ class DCGANRecipe(GANRecipe):
 
         At 64 px the paper's four transposed convolutions stamp a lattice of
         periods 2 to 16 on every sample from the first step, and DiffAugment's
-        translation lets it grow into blocky tiles (BENCHMARKS.md); below 64 px,
-        where every MNIST and CIFAR-10 figure was measured, the paper's network
-        stays the default.
+        translation lets it grow into blocky tiles (BENCHMARKS.md, "WikiArt at
+        64 px: the lattice, and what caused it" and "Small collections at 64 px:
+        what made the blocky patches under augmentation"); below 64 px, where
+        every MNIST and CIFAR-10 figure was measured, the paper's network stays
+        the default.
         """
         if values.get("upsampling"):
             return {}

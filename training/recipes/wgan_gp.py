@@ -53,8 +53,9 @@ class WGANGPRecipe(GANRecipe):
             "--fake-class-loss",
             action=argparse.BooleanOptionalAction,
             help="also train the critic's class head on generated images, as the paper's code did "
-            "(default: on; off for wikiart, where it made every figure worse at 64 filters (BENCHMARKS.md), "
-            "and with --creative, whose critic learns styles from real art only)",
+            "(default: on; off for wikiart, where it made every figure worse, and with --creative, whose critic "
+            'learns styles from real art only; BENCHMARKS.md, "The WGAN-GP at 64 filters, with and without the '
+            'fake-class loss")',
         )
         wgan.add_argument("--filters", type=positive_int, help="convolution filters in both networks (default: 128)")
         add_art_flags(parser)
@@ -65,16 +66,16 @@ class WGANGPRecipe(GANRecipe):
         The class terms weigh 10, not the paper's 1 (the sections' default):
         with 1, the Wasserstein term's gradient in the critic's shared trunk
         drowns the class term's, so the critic learns the classes slowly and
-        the generator ignores its condition (on MNIST, fake-class accuracy
-        0.15 after 300 generator steps against 0.75 with 10; BENCHMARKS.md).
+        the generator ignores its condition (BENCHMARKS.md, "Why the WGAN-GP
+        ignored its condition, and what fixed it").
 
-        WikiArt trains the critic's class head on real paintings only: at 64
-        filters for 30 epochs, with the fake-class loss the head read the
-        generator's cues (fake-class accuracy 0.99, real 0.32) and one style
-        fell to 0.00; without it both judges rated the samples higher (0.56 /
-        0.50 against 0.45 / 0.46) with every style above chance, and the
-        Frechet distance fell by a third. Elsewhere the paper's code is
-        followed: its class head learns on fakes too.
+        WikiArt trains the critic's class head on real paintings only: with the
+        fake-class loss the head learned to read the generator's cues rather
+        than the styles, and a style was lost; without it the judges rated the
+        samples higher, every style stayed above chance and the Frechet
+        distance fell (BENCHMARKS.md, "The WGAN-GP at 64 filters, with and
+        without the fake-class loss"). Elsewhere the paper's code is followed:
+        its class head learns on fakes too.
         """
         if dataset != "wikiart":
             return {}
@@ -150,16 +151,18 @@ def add_art_flags(parser: argparse.ArgumentParser) -> None:
         "--creative",
         choices=CREATIVE_MODES,
         help="the generator's style term: 'off' CE(c, p) (default); 'can' lambda * CE(uniform, p) (Creative "
-        "Adversarial Networks); 'damped' ||p - ((1 - alpha) c + alpha uniform)||^2. Measured on WikiArt, "
-        "210 steps from a run that follows its styles: a judge's class entropy of the samples 1.63 (off), "
-        "1.66 to 1.68 (damped), 1.68 (can) of ln 8 = 2.08; use a creative mode with --init-from a trained run",
+        "Adversarial Networks); 'damped' ||p - ((1 - alpha) c + alpha uniform)||^2. From a generator that "
+        "already follows its styles, 'can' stops the samples' style from growing and 'damped' sits between "
+        "'off' and 'can' in the order of its alpha; use a creative mode with --init-from a trained run "
+        '(BENCHMARKS.md, "WikiArt at 64 px: the creative modes from a generator that follows its styles")',
     )
     art.add_argument("--ambiguity-weight", type=positive_float, help="lambda for --creative can (default: 1)")
     art.add_argument(
         "--damping",
         type=unit_interval,
-        help="alpha in [0, 1] for --creative damped (default: 0.5): 0 asks for the style, 1 for none; "
-        "0.25, 0.5 and 0.75 kept 40%%, 27%% and 3%% of the style 'off' gained in 210 steps (BENCHMARKS.md)",
+        help="alpha in [0, 1] for --creative damped (default: 0.5): 0 asks for the style, 1 for none; the "
+        "larger alpha, the less of the style 'off' gains the samples keep "
+        '(BENCHMARKS.md, "WikiArt at 64 px: the creative modes from a generator that follows its styles")',
     )
 
 
