@@ -24,8 +24,9 @@ Examples:
 import argparse
 import os
 
-from base.choices import DATASETS, RESIZE_MODES
+from base.choices import RESIZE_MODES
 from base.terminal import start_tensorflow_quietly
+from data.sources import DATASETS
 from evaluation.judges import DESIGNS, PANEL
 from evaluation.settings import DEFAULT_SAMPLES
 from training.cli import OneLineErrorParser, add_inception_flags, check_inception_flags, positive_int, run_cli

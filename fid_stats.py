@@ -19,8 +19,9 @@ Examples:
 import argparse
 import os
 
-from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES
+from base.choices import RESIZE_MODES
 from base.terminal import start_tensorflow_quietly
+from data.sources import DATASETS, DEFAULT_IMAGE_SIZE
 from training.cli import OneLineErrorParser, check_inception_flags, positive_int, run_cli
 
 SPLITS = ("train", "val")

@@ -1,13 +1,10 @@
 """Every choice a setting offers, in one module free of TensorFlow, so flags, settings and builders agree.
 
 A flag's ``choices``, the settings' validator and the builder that acts on
-the value all read the same tuple here; ``--help`` stays instant.
+the value all read the same tuple here; ``--help`` stays instant. The
+datasets are ``data.sources``'s (what each one is and how it is read).
 """
 
-DATASETS = ("mnist", "cifar10", "wikiart", "folder", "digits")
-DEFAULT_IMAGE_SIZE = {"mnist": 28, "cifar10": 32, "wikiart": 64, "folder": 64, "digits": 32}  # the paper's sizes
-DEFAULT_CHANNELS = {"mnist": 1, "cifar10": 3, "wikiart": 3, "folder": 3, "digits": 1}
-FLIPPED_DATASETS = ("wikiart",)  # flipped at random by default: a mirrored painting keeps its style, a digit does not
 MIN_IMAGE_SIZE = 8  # the smallest side every network's plan can reach
 RESIZE_MODES = ("squash", "crop")  # image files: ignore the aspect ratio (the paper), or take the central square
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # models/augment.py's transforms (DiffAugment's)

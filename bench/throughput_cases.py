@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from base.choices import DEFAULT_CHANNELS
+from data.sources import DEFAULT_CHANNELS
 
 # Each image size stands for the dataset the paper trains at that size.
 DATASET_OF_SIZE = {28: "mnist", 32: "cifar10", 64: "wikiart"}

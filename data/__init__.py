@@ -16,14 +16,15 @@ from functools import cached_property
 
 import numpy as np
 
-from base.choices import DATASETS, DEFAULT_IMAGE_SIZE, RESIZE_MODES, check_image_size
+from base.choices import RESIZE_MODES, check_image_size
 from base.errors import UserError
 from base.streams import numpy_stream
-from data import arrays, files
+from data import files
 from data.cache import StoredImages, human_bytes
 from data.images import decode_files, report_skipped
 from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
 from data.settings import DataSettings
+from data.sources import check_top_styles, source
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,9 @@ IN_MEMORY_BYTES = 256 * 2**20  # decoded sets up to this size are read into memo
 
 
 __all__ = [
-    "DATASETS",
-    "DEFAULT_IMAGE_SIZE",
     "DataSettings",
     "LabelledImages",
     "Splits",
-    "check_top_styles",
     "RESIZE_MODES",
     "evaluation_dataset",
     "held_out_split",
@@ -183,11 +181,6 @@ def estimate(count: int, image_shape, cache_dir) -> str:
             f"(more than the {human_bytes(in_memory_limit())} read into memory)")  # fmt: skip
 
 
-def check_top_styles(dataset: str, top_styles: int | None) -> None:
-    if top_styles is not None and dataset != "wikiart":
-        raise UserError("--top-styles applies to --dataset wikiart only")
-
-
 def load_images(
     dataset: str,
     data_dir: str | None = None,
@@ -198,23 +191,15 @@ def load_images(
     cache_dir: str | None = None,
     progress: bool = True,
 ) -> LabelledImages:
-    """Read a dataset into uint8 arrays with contiguous labels and ordered class names."""
-    if dataset not in DATASETS:
-        raise UserError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    size = image_size or DEFAULT_IMAGE_SIZE[dataset]
+    """Read a dataset into uint8 arrays with contiguous labels and ordered class names (``data.sources``)."""
+    entry = source(dataset)
+    size = image_size or entry.image_size
     check_image_size(size)
     check_top_styles(dataset, top_styles)
-    if dataset == "wikiart":
-        index = files.index_wikiart(data_dir, split, top_styles)
-        data = _load_files(index, size, 3, resize, cache_dir, progress)
-    elif dataset == "folder":
-        data = _load_files(files.index_folder(data_dir), size, 3, resize, cache_dir, progress)
+    if entry.index is not None:
+        data = _load_files(entry.index(data_dir, split, top_styles), size, entry.channels, resize, cache_dir, progress)
     else:
-        if dataset == "digits":
-            images, labels, names, note = arrays.load_digits(size)
-        else:
-            loader = arrays.load_mnist if dataset == "mnist" else arrays.load_cifar10
-            images, labels, names, note = loader(data_dir)
+        images, labels, names, note = entry.arrays(data_dir, size)
         if note:
             log.warning(note)
         data = LabelledImages(_resize_arrays(images, size), labels, list(names))
@@ -232,7 +217,7 @@ def load_images(
 
 def has_validation_split(dataset: str, data_dir: str | None) -> bool:
     """WikiArt with both ArtGAN split files: paintings that neither the generator nor the judge trained on."""
-    if dataset != "wikiart":
+    if not source(dataset).styles:
         return False
     root = files.require_dir(data_dir, dataset)
     return (root / "style_train.csv").is_file() and (root / "style_val.csv").is_file()

@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 
-from base.choices import ADAPTIVE, AUGMENT_POLICIES, DATASETS, LR_DECAYS, MIXED_PRECISIONS, RESIZE_MODES, STRATEGIES
+from base.choices import ADAPTIVE, AUGMENT_POLICIES, LR_DECAYS, MIXED_PRECISIONS, RESIZE_MODES, STRATEGIES
 from base.errors import TrainingDiverged, UserError
+from data.sources import DATASETS
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,11 @@ import os
 import secrets
 from dataclasses import fields
 
-from base.choices import ADAPTIVE, DATASETS, DEFAULT_IMAGE_SIZE, FLIPPED_DATASETS, check_image_size
+from base.choices import ADAPTIVE, check_image_size
 from base.errors import UserError
 from base.rundir import RunDirectory, default_out
 from base.terminal import start_tensorflow_quietly
+from data.sources import DATASETS, DEFAULT_IMAGE_SIZE, check_top_styles, flipped_by_default
 from training.settings import (
     SECTIONS,
     DataRecord,
@@ -168,7 +169,7 @@ class Recipe:
         if values.get("image_size") is None:
             derived["image_size"] = DEFAULT_IMAGE_SIZE[values["dataset"]]
         if values.get("flip") is None:
-            derived["flip"] = values["dataset"] in FLIPPED_DATASETS
+            derived["flip"] = flipped_by_default(values["dataset"])
         if values.get("seed") is None:
             derived["seed"] = secrets.randbelow(2**31)
         if not values.get("out"):
@@ -176,8 +177,6 @@ class Recipe:
         return derived
 
     def check_common(self, values: dict) -> None:
-        from data import check_top_styles  # numpy and PIL, no TensorFlow
-
         check_image_size(values["image_size"])
         check_top_styles(values["dataset"], values.get("top_styles"))
         if values.get("data_dir") is not None and not os.path.isdir(values["data_dir"]):
