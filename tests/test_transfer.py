@@ -12,7 +12,7 @@ from base.networks import load_network
 from base.rundir import network_path
 from models.augment import AdaptiveProbability
 from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
-from models.transfer import class_axis, critic_blocks, freeze_blocks, transfer_weights
+from models.weight_transfer import class_axis, critic_blocks, freeze_blocks, transfer_weights
 from models.wgan_gp import build_wgan_critic, build_wgan_generator
 from tests.conftest import run_script, write_image
 

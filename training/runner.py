@@ -34,8 +34,8 @@ from training.devices import (
     set_precision,
     steps_per_execution,
 )
+from training.init_from import carried_classes
 from training.settings import DataRecord, Settings, to_json
-from training.transfer import carried_classes
 
 log = logging.getLogger("artgan")
 

@@ -288,7 +288,7 @@ def frozen(value):
 
 def init_settings(requested: dict) -> dict:
     """``--init-from``'s files located now (one line if wrong), and the source run's network settings."""
-    from training.transfer import locate
+    from training.init_from import locate
 
     source = locate(list(requested["init_from"]))
     return {"init_weights": source, **source["settings"]}

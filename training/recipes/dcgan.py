@@ -80,7 +80,7 @@ class DCGANRecipe(GANRecipe):
     def build(self, settings, image_shape, class_names):
         from models.dcgan import build_dcgan_discriminator, build_dcgan_generator
         from models.trainers import ConditionalDCGAN
-        from training.transfer import start_networks
+        from training.init_from import start_networks
 
         num_classes = len(class_names)
         networks, augmentation = settings.networks, settings.augmentation

@@ -109,7 +109,7 @@ class WGANGPRecipe(GANRecipe):
         from models.trainers import ConditionalWGANGP
         from models.wgan_gp import build_wgan_critic, build_wgan_generator
         from training.checkpoints import copy_weights
-        from training.transfer import start_networks
+        from training.init_from import start_networks
 
         num_classes = len(class_names)
         networks, losses, optimisation = settings.networks, settings.losses, settings.optimisation

@@ -3,7 +3,7 @@
 ``locate`` turns what the user typed (a run directory, or a generator and a
 critic ``.h5``) into the files and the class names the weights come from,
 before any TensorFlow work, so a wrong path is one line. ``start_networks``
-then sets the freshly built networks' weights (models/transfer.py maps the
+then sets the freshly built networks' weights (models/weight_transfer.py maps the
 class-dependent layers by class name) and freezes the critic's first blocks.
 It runs before the trainer exists, so the optimizers start fresh and the
 generator's weight average starts at the initial weights. Not ``--resume``:
@@ -75,7 +75,7 @@ def carried_classes(source: dict | None, class_names) -> dict | None:
     """``{"carried": [...], "new": [...]}`` for config.json, once this run's classes are known; logs them."""
     if not source:
         return None
-    from models.transfer import class_mapping  # no TensorFlow: models.transfer needs numpy alone
+    from models.weight_transfer import class_mapping  # no TensorFlow: models.weight_transfer needs numpy alone
 
     carried, new = class_mapping(source["class_names"], list(class_names))
     unnamed = "" if source["class_names"] else " (the source's classes are unnamed: no config.json beside it)"
@@ -94,11 +94,11 @@ def start_networks(generator, critic, networks, class_names, resume: bool) -> No
     source = networks.init_weights
     if source and not resume:
         from base.networks import load_network
-        from models.transfer import transfer_weights
+        from models.weight_transfer import transfer_weights
 
         for network, path in ((generator, source["generator"]), (critic, source["critic"])):
             transfer_weights(load_network(path), network, source["class_names"], list(class_names), path)
     if networks.freeze_critic:
-        from models.transfer import freeze_blocks
+        from models.weight_transfer import freeze_blocks
 
         log.info("frozen %s blocks: %s", critic.name, ", ".join(freeze_blocks(critic, networks.freeze_critic)))

@@ -1,4 +1,4 @@
-"""bench/transfer.py: the small collection it builds, the variants it trains, its table."""
+"""bench/small_collection.py: the small collection it builds, the variants it trains, its table."""
 
 import json
 
@@ -6,7 +6,14 @@ import pytest
 
 from base.errors import UserError
 from base.rundir import network_path
-from bench.transfer import build_parser, collection_folder, dcgan_settings, markdown_table, trained, variant_settings
+from bench.small_collection import (
+    build_parser,
+    collection_folder,
+    dcgan_settings,
+    markdown_table,
+    trained,
+    variant_settings,
+)
 from tests.conftest import shared_data
 
 

@@ -24,8 +24,8 @@ and recall beside the real images'. Writes ``transfer.json`` and
 ``transfer.jpg`` (two noise vectors in every style, per variant) in --out
 and prints a markdown table. A finished run is measured, not retrained.
 
-  python bench/transfer.py --out runs/transfer
-  python bench/transfer.py --starts scratch init --augmentations none ada --epochs 20
+  python bench/small_collection.py --out runs/transfer
+  python bench/small_collection.py --starts scratch init --augmentations none ada --epochs 20
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ MEASURED = ("conditional_accuracy", "classifier_accuracy", "frechet_distance", "
 
 def build_parser() -> OneLineErrorParser:
     parser = OneLineErrorParser(
-        prog="bench/transfer.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="bench/small_collection.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--collection", default=str(SHARED / "wikiart"), help="the ArtGAN-layout folder of the styles")
     parser.add_argument("--styles", nargs="+", default=list(UNSEEN), help="the styles of the small collection")
