@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT, run_script, tiny_digits
 
 ONE_STEP = """
-import json, sys
+import json, sys, traceback
 import numpy as np
 import tensorflow as tf
 
@@ -21,28 +21,22 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 from training.recipes import dcgan, wgan_gp
 
-# One fixed draw of the networks, so that a failure names a real difference. Unseeded, the networks
-# changed from run to run, and a rare draw differed by 2% of its step: Keras's synchronized BatchNorm
-# takes the variance as E[x^2] - E[x]^2 (on one device as on two), which loses a channel's variance to
-# round-off when its mean is far above its spread, differently for each summation order.
-keras.utils.set_random_seed(7)
-which = sys.argv[1]
-recipe = (wgan_gp if which == "wgan" else dcgan).RECIPE
-given = dict(latent_dim=8, seed=7, jit=False, epochs=1, mix_fraction=0.5, ema_decay=0.5,
-             augment=["color", "translation", "cutout"])
-if which == "dcgan-ada":  # ADA's sign counts must be global-batch sums on any number of replicas
-    given.update(augment_p="ada")
-if which == "wgan":
-    given.update(filters=8, n_critic=2)
-settings = recipe.settings("digits", **given)
-shape, classes, batch = (16, 16, 1), 3, 8
-rng = np.random.default_rng(0)
-group = (given["n_critic"],) if which == "wgan" else ()
-images = rng.uniform(-1, 1, (batch, *group, *shape)).astype("float32")
-conditions = np.eye(classes, dtype="float32")[rng.integers(0, classes, (batch, *group))]
-stream = tf.data.Dataset.from_tensors((images, conditions))
 
-def one_step(strategy, initial=None):
+def one_step(which, strategy, initial=None):
+    recipe = (wgan_gp if which == "wgan" else dcgan).RECIPE
+    given = dict(latent_dim=8, seed=7, jit=False, epochs=1, mix_fraction=0.5, ema_decay=0.5,
+                 augment=["color", "translation", "cutout"])
+    if which == "dcgan-ada":  # ADA's sign counts must be global-batch sums on any number of replicas
+        given.update(augment_p="ada")
+    if which == "wgan":
+        given.update(filters=8, n_critic=2)
+    settings = recipe.settings("digits", **given)
+    shape, classes, batch = (16, 16, 1), 3, 8
+    rng = np.random.default_rng(0)
+    group = (given["n_critic"],) if which == "wgan" else ()
+    images = rng.uniform(-1, 1, (batch, *group, *shape)).astype("float32")
+    conditions = np.eye(classes, dtype="float32")[rng.integers(0, classes, (batch, *group))]
+    stream = tf.data.Dataset.from_tensors((images, conditions))
     with strategy.scope():
         trainer = recipe.build_trainer(settings, shape, classes, steps_per_epoch=1)
         # plain SGD: unlike Adam, its step is proportional to the gradient, so a wrong
@@ -61,25 +55,50 @@ def one_step(strategy, initial=None):
         after.append([np.asarray(v.numpy()) for v in trainer.adaptive.variables])
     return before, after, history.history
 
+
+def report(which, mirrored):
+    # One fixed draw of the networks, so that a failure names a real difference. Unseeded, the networks
+    # changed from run to run, and a rare draw differed by 2% of its step: Keras's synchronized BatchNorm
+    # takes the variance as E[x^2] - E[x]^2 (on one device as on two), which loses a channel's variance to
+    # round-off when its mean is far above its spread, differently for each summation order. The seed
+    # also resets Keras's global seed generator: each trainer gets the draw a fresh process would.
+    keras.utils.set_random_seed(7)
+    start, single, single_logs = one_step(which, tf.distribute.get_strategy())
+    _, multi, multi_logs = one_step(which, mirrored, start)
+    moved = max(float(np.abs(a - b).max()) for net0, net1 in zip(start, single) for a, b in zip(net0, net1))
+    differ = max(float(np.abs(a - b).max()) for net0, net1 in zip(single, multi) for a, b in zip(net0, net1))
+    ada = None
+    if len(single) == 4:
+        ada = {"single": [float(v) for v in single[-1]], "multi": [float(v) for v in multi[-1]]}
+    return {"replicas": mirrored.num_replicas_in_sync, "moved": moved, "differ": differ, "ada": ada,
+            "single": {k: v[-1] for k, v in single_logs.items()}, "multi": {k: v[-1] for k, v in multi_logs.items()}}
+
+
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-start, single, single_logs = one_step(tf.distribute.get_strategy())
-_, multi, multi_logs = one_step(mirrored, start)
-moved = max(float(np.abs(a - b).max()) for net0, net1 in zip(start, single) for a, b in zip(net0, net1))
-differ = max(float(np.abs(a - b).max()) for net0, net1 in zip(single, multi) for a, b in zip(net0, net1))
-ada = {"single": [float(v) for v in single[-1]], "multi": [float(v) for v in multi[-1]]} if len(single) == 4 else None
-print(json.dumps({"replicas": mirrored.num_replicas_in_sync, "moved": moved, "differ": differ, "ada": ada,
-                  "single": {k: v[-1] for k, v in single_logs.items()},
-                  "multi": {k: v[-1] for k, v in multi_logs.items()}}))
+for which in sys.argv[1:]:  # one process for every variant: TensorFlow starts once
+    try:
+        print(json.dumps({"which": which, **report(which, mirrored)}), flush=True)
+    except Exception:
+        print(json.dumps({"which": which, "error": traceback.format_exc()}), flush=True)
 """
+STEP_VARIANTS = ["dcgan", "dcgan-ada", "wgan"]
 
 
-@pytest.mark.parametrize("which", ["dcgan", "dcgan-ada", "wgan"])
-def test_mirrored_step_equals_single_device_step(tmp_path, which):
-    script = tmp_path / "one_step.py"
+@pytest.fixture(scope="module")
+def one_step_reports(tmp_path_factory):
+    """Each variant's report of one step on one device and on two, from one fresh process."""
+    script = tmp_path_factory.mktemp("one_step") / "one_step.py"
     script.write_text(ONE_STEP)
-    result = run_script(script, which)  # on the CPU: one CPU against two logical CPUs
+    result = run_script(script, *STEP_VARIANTS)  # on the CPU: one CPU against two logical CPUs
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"which"')]
+    return {report.pop("which"): report for report in reports}
+
+
+@pytest.mark.parametrize("which", STEP_VARIANTS)
+def test_mirrored_step_equals_single_device_step(one_step_reports, which):
+    report = one_step_reports[which]
+    assert "error" not in report, report.get("error")
     assert report["replicas"] == 2
     assert report["moved"] > 1e-4  # the step changed the weights...
     assert report["differ"] <= 1e-2 * report["moved"]  # ...and the same on 1 and on 2 replicas

@@ -167,7 +167,7 @@ def test_torch_twin_of_the_dcgan_generator_doubles_as_the_keras_one(upsampling):
     assert tuple(image.shape) == (batch, 3, 32, 32) and generator.output_shape == (None, 32, 32, 3)
 
 
-def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp_path, capsys):
+def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp_path, capsys, monkeypatch):
     """On this CPU: the report stops with a line saying why; --cpu runs one tiny case through the same path."""
     import json
 
@@ -177,16 +177,19 @@ def test_the_gpu_report_says_it_found_no_gpu_and_measures_the_cpu_when_asked(tmp
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU: the report measures it (bench/gpu_report.py)")
-    report = ROOT / "bench" / "gpu_report.py"
     assert gpu_report.main([]) == 1  # in this process: a script start fewer
     refused = capsys.readouterr().out
     assert refused.startswith("no GPU found: ") and "--cpu runs its cases on this CPU instead" in refused
-    done = run_script(report, "--cpu", "--image-size", "16", "--filters", "8", "--batch", "4", "--steps", "2",
-                      "--warmup", "1", "--quick", "--only", "wgan-float16", "--json", tmp_path / "r.json",
-                      cwd=tmp_path, timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| WGAN-GP | float16 | off |")]
-    assert len(rows) == 1, done.stdout
+    # The driver in this process too (the peak and the case run in fresh processes, as always); --cpu's
+    # CUDA_VISIBLE_DEVICES="" through monkeypatch, undone after the test.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    done = gpu_report.main(["--cpu", "--image-size", "16", "--filters", "8", "--batch", "4", "--steps", "2",
+                            "--warmup", "1", "--quick", "--only", "wgan-float16",
+                            "--json", str(tmp_path / "r.json")])  # fmt: skip
+    stdout = capsys.readouterr().out
+    assert done == 0, stdout[-2000:]
+    rows = [line for line in stdout.splitlines() if line.startswith("| WGAN-GP | float16 | off |")]
+    assert len(rows) == 1, stdout
     cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
     first, ms, per_call, per_second, minutes, share, memory = cells[3:]
     assert float(first) > 0 and float(ms) > 0 and memory == "-" and per_call == "1"  # no GPU: its memory, one a call
