@@ -33,9 +33,6 @@ def panel_column_names() -> tuple[str, ...]:
     return ("conditional_accuracy", "judge_accuracy", "lowest_class_accuracy", *logged)
 
 
-PANEL_COLUMNS = panel_column_names()  # the registry's when this module was loaded
-
-
 def log_keys(judges, with_inception: bool = False) -> list[str]:
     """The log.csv columns this callback fills, for the judges named."""
     keys = [f"{PREFIX}panel_{name}" for name in panel_column_names()]

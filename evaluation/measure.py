@@ -28,7 +28,6 @@ from data import to_model_range
 from evaluation.classifier import RealClassifier
 from evaluation.metrics import (
     Reading,
-    figure_names,
     mixing_pairs,
     per_class_frechet,
     real_figure,
@@ -36,10 +35,6 @@ from evaluation.metrics import (
 )
 from evaluation.settings import DEFAULT_SAMPLES
 from sampling import generate, mixed_condition, one_hot
-
-JUDGE_FIGURES = figure_names(judged=True)  # the registry's names when this module was loaded
-PIXEL_FIGURES = figure_names(judged=False)
-FIGURES = JUDGE_FIGURES + PIXEL_FIGURES
 
 
 @dataclass
@@ -107,7 +102,7 @@ class Samples:
 
 @dataclass
 class Measurement:
-    figures: dict  # every name in FIGURES (or JUDGE_FIGURES) -> float (NaN where it does not apply)
+    figures: dict  # every registered figure's name (the judged ones for a judge) -> float (NaN where it does not apply)
     per_class_accuracy: list  # conditional accuracy per requested class (None: not requested)
     per_class_frechet: list  # Frechet distance within each class (None: too few samples)
     mixing_pairs: list  # {"i", "j", "mass", "evenness"} per pair i < j
@@ -212,7 +207,7 @@ def pixel_figures(images, sets: RealSets) -> dict:
 
 
 def measure(draw, classifier: RealClassifier, reference: RealReference) -> Measurement:
-    """Every figure (``FIGURES``) for a sampler ``draw(conditions) -> images``, read by one judge."""
+    """Every registered figure for a sampler ``draw(conditions) -> images``, read by one judge."""
     samples = draw_samples(draw, reference.sets)
     result = judge_figures(samples, classifier, reference)
     result.figures.update(pixel_figures(samples.images, reference.sets))

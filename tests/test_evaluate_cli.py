@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from data import load_images
-from evaluation.callback import PANEL_COLUMNS, log_keys
+from evaluation.callback import log_keys, panel_column_names
 from evaluation.classifier import load_or_train_classifier
 from evaluation.judges import DESIGNS, PANEL
-from evaluation.measure import JUDGE_FIGURES, PIXEL_FIGURES
+from evaluation.metrics import figure_names
 from tests import synthetic_inception
 from tests.conftest import run_script, write_image
 
@@ -115,12 +115,12 @@ def test_evaluate_writes_metrics_json_in_the_run_directory(tiny_run, cache):
     # Same judges, real halves and noise as --eval-every at the last epoch: the same figures.
     last_row = read_log(tiny_run / "log.csv")[-1]
     for judge in PANEL:
-        for name in JUDGE_FIGURES:
+        for name in figure_names(judged=True):
             expected = float(last_row[f"eval_{judge}_{name}"])
             assert metrics["judges"][judge][name] == pytest.approx(expected, rel=1e-5), (judge, name)
-    for name in PIXEL_FIGURES:
+    for name in figure_names(judged=False):
         assert metrics[name] == pytest.approx(float(last_row[f"eval_{name}"]), rel=1e-5), name
-    for name in PANEL_COLUMNS:
+    for name in panel_column_names():
         assert panel[name] == pytest.approx(float(last_row[f"eval_panel_{name}"]), rel=1e-5), name
 
 

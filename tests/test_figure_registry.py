@@ -9,7 +9,7 @@ import pytest
 from evaluation import metrics
 from evaluation.callback import log_keys, panel_columns
 from evaluation.generator_report import judge_report
-from evaluation.measure import FIGURES, judge_reference, measure, real_sets
+from evaluation.measure import judge_reference, measure, real_sets
 from evaluation.metrics import LOWER, NEAR_REAL, REGISTRY, Figure, Verdict, figure_names
 from evaluation.panel import Panel, headline, measure_panel
 from evaluation.report import format_table, rows, write_report
@@ -120,7 +120,7 @@ def test_a_figure_added_to_the_registry_is_measured_referenced_reported_judged_a
 
 def test_every_figure_has_keys_of_its_own():
     names = [name for judged in (True, False) for name in figure_names(judged)]
-    assert len(names) == len(set(names)) and tuple(names) == FIGURES
+    assert names and len(names) == len(set(names))
     assert all(figure.better in (metrics.HIGHER, LOWER, NEAR_REAL) for figure in REGISTRY)
     verdicts = [figure for figure in REGISTRY if figure.panel]
     assert all(figure.judged and figure.better in (metrics.HIGHER, LOWER) for figure in verdicts)  # a worst judge
