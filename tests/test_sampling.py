@@ -184,3 +184,30 @@ def test_newest_run_is_the_last_written(tmp_path):
         os.utime(config, (stamp, stamp))
     (tmp_path / "not-a-run").mkdir()
     assert newest_run(tmp_path) == tmp_path / "new"
+
+
+def test_generation_is_chunked_by_pixels_and_the_chunks_do_not_change_the_images():
+    """A 256 px generator is called with a sixteenth of the 64 px chunk: a call's activations grow with its pixels."""
+    from sampling import grids
+
+    calls = []
+
+    def recording(size):
+        model = build_dcgan_generator((size, size, 3), K, latent_dim=LATENT, filters=8)
+
+        def call(inputs, training=False):
+            calls.append((size, len(inputs[0])))
+            return model(inputs, training=training)
+
+        call.output_shape = model.output_shape
+        return call, model
+
+    rng = np.random.default_rng(0)
+    noise, conditions = rng.standard_normal((70, LATENT)), one_hot(np.arange(70) % K, K)
+    small, small_model = recording(64)
+    images = generate(small, noise, conditions)
+    assert [n for _, n in calls] == [64, 6]
+    np.testing.assert_allclose(images, np.asarray(small_model([noise, conditions], training=False)), atol=1e-5)
+    calls.clear()
+    generate(recording(256)[0], noise[:9], conditions[:9])
+    assert [n for _, n in calls] == [4, 4, 1] == [grids.CHUNK_PIXELS // 256**2] * 2 + [1]
