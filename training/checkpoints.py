@@ -23,7 +23,9 @@ What survives what:
 - another precision: the optimizer slots are the same in every
   ``--mixed-precision``; float16's loss scale is a group of its own, ignored
   by float32 and bfloat16 and started afresh by a float16 run resumed from
-  them.
+  them. A float16 checkpoint from before that group (the loss scale among
+  the optimizer's variables) is read in the earlier layout: its scale comes
+  along in float16 and is dropped in another precision.
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def apply_checkpoint(trainer, checkpoint_dir, networks: dict, state: dict, posit
     """The read checkpoint's weights and state into ``trainer``; a checkpoint of another shape is a UserError."""
     for role, network in trainer.networks().items():
         copy_weights(networks[role], network, network_path(checkpoint_dir, role, position))
+    state = earlier_float16_layout(trainer, state, position)
     for group, variables in trainer.state_variables().items():
         keys = sorted(k for k in state if k.startswith(f"{group}/"))
         if not keys and group.endswith(LOSS_SCALE):  # saved in float32 or bfloat16, resumed in float16
@@ -210,3 +213,38 @@ def apply_checkpoint(trainer, checkpoint_dir, networks: dict, state: dict, posit
             )
         for key, variable in zip(keys, variables, strict=True):
             variable.assign(state[key])
+
+
+WRAPPER = 4  # a LossScaleOptimizer's own variables: iterations and learning_rate (unused), step_counter, dynamic_scale
+
+
+def earlier_float16_layout(trainer, state: dict, position: Position) -> dict:
+    """``state`` in today's groups when it is a float16 checkpoint saved before the loss scale had its own.
+
+    Such a checkpoint saved each ``LossScaleOptimizer``'s ``variables`` whole:
+    its own four (``WRAPPER``, in that order) ahead of the inner optimizer's
+    slots. It is taken as one only when the four are scalars of the kinds
+    int, float, int, float and the rest match this run's slots in number and
+    shape; anything else is left for ``apply_checkpoint`` to refuse.
+    """
+    groups, read = trainer.state_variables(), dict(state)
+    for role in trainer.optimizers():
+        group, scale = f"{role}_optimizer", f"{role}{LOSS_SCALE}"
+        keys = sorted(k for k in state if k.startswith(f"{group}/"))
+        wrapper, slots = [state[key] for key in keys[:WRAPPER]], [state[key] for key in keys[WRAPPER:]]
+        if (
+            any(k.startswith(f"{scale}/") for k in state)
+            or [(a.shape, a.dtype.kind) for a in wrapper] != [((), kind) for kind in "ifif"]
+            or [a.shape for a in slots] != [tuple(v.shape) for v in groups[group]]
+        ):
+            return state
+        for key in keys:
+            del read[key]
+        read.update({f"{group}/{index:04d}": array for index, array in enumerate(slots)})
+        read.update({f"{scale}/0000": wrapper[2], f"{scale}/0001": wrapper[3]})
+    dropped = "" if any(group.endswith(LOSS_SCALE) for group in groups) else "; this run has no loss scale: dropped"
+    log.info(
+        "the checkpoint at %s was written before float16's loss scale had a state group of its own and was read in "
+        "that layout%s", position, dropped,
+    )  # fmt: skip
+    return read
