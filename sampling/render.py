@@ -44,6 +44,11 @@ def grid_pixel_size(rows, cols, image_size, row_labels=None, col_labels=None, ti
     return left + cols * cell + (cols + 1) * GAP, top + rows * cell + (rows + 1) * GAP
 
 
+def mosaic_size(count: int, image_size: int) -> int:
+    """Pixels along a side of the mosaic of ``count`` cells: the cells and the gaps around them."""
+    return count * image_size * cell_scale(image_size) + (count + 1) * GAP
+
+
 def mosaic(images: np.ndarray) -> np.ndarray:
     """(rows, cols, H, W, C) in [-1, 1] -> one uint8 RGB picture with white gaps."""
     rows, cols, height, width, _ = images.shape
@@ -59,25 +64,31 @@ def mosaic(images: np.ndarray) -> np.ndarray:
 
 
 def grid_figure(images, row_labels=None, col_labels=None, title=None) -> Figure:
-    """The labelled figure; matplotlib loads here, so importing ``sampling`` stays quick for --help."""
+    """The labels and title on white, with the cells' place left blank for :func:`render_grid` to fill.
+
+    The cells are pasted into the rendered buffer rather than drawn by
+    matplotlib: ``figimage`` converts a picture to floating-point RGBA, about
+    30 bytes per pixel, which for a 27-style mixing matrix at 256 px (7,000
+    px square) is gigabytes. matplotlib loads here, so importing ``sampling``
+    stays quick for --help.
+    """
     from matplotlib.figure import Figure
 
     rows, cols, image_size = images.shape[0], images.shape[1], images.shape[2]
     width, height = grid_pixel_size(rows, cols, image_size, row_labels, col_labels, title)
-    picture = mosaic(images)
+    picture_height = mosaic_size(rows, image_size)
     left = _label_extent(row_labels)
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor="white")
-    figure.figimage(picture, xo=left, yo=0, origin="upper")
     cell = image_size * cell_scale(image_size)
     pitch = cell + GAP
     for r, label in enumerate(row_labels or []):
-        y = picture.shape[0] - (GAP + r * pitch + cell / 2)
+        y = picture_height - (GAP + r * pitch + cell / 2)
         figure.text((left - MARGIN) / width, y / height, str(label), ha="right", va="center", fontsize=FONT_SIZE)
     for c, label in enumerate(col_labels or []):
         x = left + GAP + c * pitch + cell / 2
         figure.text(
             x / width,
-            (picture.shape[0] + MARGIN) / height,
+            (picture_height + MARGIN) / height,
             str(label),
             ha="center",
             va="bottom",
@@ -93,10 +104,14 @@ def render_grid(images, row_labels=None, col_labels=None, title=None) -> np.ndar
     """The labelled picture as an (H, W, 3) uint8 array: what the PNG holds, for TensorBoard and notebooks."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = grid_figure(np.asarray(images), row_labels, col_labels, title)
-    canvas = FigureCanvasAgg(figure)
+    images = np.asarray(images)
+    canvas = FigureCanvasAgg(grid_figure(images, row_labels, col_labels, title))
     canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    framed = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    picture = mosaic(images)
+    left = _label_extent(row_labels)
+    framed[framed.shape[0] - picture.shape[0] :, left : left + picture.shape[1]] = picture
+    return framed
 
 
 def save_grid(images, path, row_labels=None, col_labels=None, title=None, metadata: dict | None = None) -> Path:

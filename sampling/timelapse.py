@@ -58,12 +58,11 @@ def with_caption(picture: np.ndarray, caption: str, progress: float) -> np.ndarr
     height, width = picture.shape[:2]
     total = height + CAPTION_HEIGHT
     figure = Figure(figsize=(width / DPI, total / DPI), dpi=DPI, facecolor="white")
-    figure.figimage(picture, xo=0, yo=CAPTION_HEIGHT, origin="upper")
     figure.text(0.5, (BAR_HEIGHT + MARGIN * 1.5) / total, caption, ha="center", va="bottom", fontsize=FONT_SIZE + 1)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     framed = np.asarray(canvas.buffer_rgba())[..., :3].copy()
-    framed[:height] = picture  # exactly the grid's pixels, whatever the renderer does at the seam
+    framed[:height] = picture  # pasted, not drawn: matplotlib's figimage holds a picture as floating-point RGBA
     filled = round(progress * width)
     framed[-BAR_HEIGHT:] = 220  # the bar's track, light grey
     framed[-BAR_HEIGHT:, :filled] = (40, 90, 160)

@@ -133,6 +133,25 @@ def test_png_size_and_cell_pixels(tmp_path, size, channels):
     assert np.array_equal(render_grid(images, names, title="epoch 1"), picture)  # TensorBoard sees the PNG
 
 
+def test_the_cells_are_pasted_into_the_labelled_picture_not_drawn_by_matplotlib(monkeypatch):
+    """figimage holds a picture as floating-point RGBA: gigabytes for a 27-style mixing matrix at 256 px."""
+    from matplotlib.figure import Figure
+
+    images = np.random.default_rng(1).uniform(-1, 1, (2, 3, 16, 16, 3)).astype("float32")
+    labels = ["a", "b"]
+    drawn = render_grid(images, labels, ["x", "y", "z"], "title")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("figimage called")
+
+    monkeypatch.setattr(Figure, "figimage", refuse)
+    assert np.array_equal(render_grid(images, labels, ["x", "y", "z"], "title"), drawn)
+    cell = np.clip(np.rint((images[0, 0] + 1) * 127.5), 0, 255).astype(np.uint8).repeat(4, 0).repeat(4, 1)
+    top = drawn.shape[0] - (2 * 64 + 3 * 2)  # the mosaic's first row: two 64 px cells and three gaps above the bottom
+    left = 6 * 2 + 7  # the row labels' margin
+    assert np.array_equal(drawn[top + 2 : top + 66, left + 2 : left + 66], cell)
+
+
 NAMES = ["Baroque", "Cubism", "Pop_Art", "Fauvism"]
 LAYOUTS = {  # kind, classes, noise count -> (rows, cols, row labels, column labels, title)
     "class": ([0, 2], 5, (2, 5, ["Baroque", "Pop_Art"], None, None)),
