@@ -26,6 +26,7 @@ memory) is the archive's.
 
   python bench/full_archive.py --work /tmp/full_archive
   python bench/full_archive.py --work /tmp/full_archive --only first second --image-size 128
+  python bench/full_archive.py --work /tmp/full_archive --only first second --image-size 256 --batch-size 8
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def build_parser() -> OneLineErrorParser:
                         "(default: <data root>/wikiart-8k)")  # fmt: skip
     parser.add_argument("--image-size", type=positive_int, default=64, help="side the runs train at")
     parser.add_argument("--steps", type=positive_int, default=4, help="training steps of each run")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="the runs' batch (the paper's WikiArt 32)")
     parser.add_argument("--only", nargs="+", choices=RUNS, default=list(RUNS), help="which runs")
     parser.add_argument("--json", help="also write every figure to this file")
     return parser
@@ -137,7 +139,8 @@ def lay_out(work: Path, csvs: Path, paintings: Path) -> tuple[Path, dict]:
 def run_command(archive: Path, cache: Path, out: Path, args, top_styles: int | None) -> list[str]:
     command = [sys.executable, str(ROOT / "train_dcgan.py"), "--dataset", "wikiart", "--data-dir", str(archive),
                "--image-size", str(args.image_size), "--epochs", "1", "--steps-per-epoch", str(args.steps),
-               "--seed", "0", "--cache-dir", str(cache), "--out", str(out), "--quiet"]  # fmt: skip
+               "--batch-size", str(args.batch_size), "--seed", "0", "--cache-dir", str(cache), "--out", str(out),
+               "--quiet"]  # fmt: skip
     return command + (["--top-styles", str(top_styles)] if top_styles else [])
 
 
