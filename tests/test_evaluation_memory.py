@@ -90,6 +90,12 @@ def test_the_streamed_judge_is_measured_on_the_validation_split(stored, reads, c
     assert model.outputs[1].shape[-1] == CLASSES
 
 
+def test_a_streamed_judge_is_reproducible_from_its_seed(stored):
+    first, second = (train_classifier(stored.source, stored.labels, CLASSES, 1, seed=2)[0] for _ in range(2))
+    for mine, theirs in zip(first.get_weights(), second.get_weights(), strict=True):
+        assert np.array_equal(mine, theirs)
+
+
 def test_a_set_within_the_limit_trains_its_judge_whole_in_memory_as_before(stored, tmp_path, caplog):
     """The path every cached and published judge was trained on: the same weights as from the array."""
     caplog.set_level(logging.INFO)
