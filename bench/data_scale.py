@@ -28,7 +28,8 @@ JPEGs, 57,025 training rows); every figure comes from fresh processes:
 4. ``evaluation``: on the ``memory`` set at each size, its cache filled
    first, ``evaluate.py`` (one judge trained for one epoch, ``--judges
    flatten --classifier-epochs 1``, on a generator trained for two steps on
-   the tiny set) and ``fid_stats.py`` (every image through the network of
+   the tiny set; ``--n 32`` samples on both sets, so that what grows is the
+   set's share) and ``fid_stats.py`` (every image through the network of
    ``--inception-weights``; skipped without it): peak RSS, and over the same
    run's on the tiny set. The judges' cache is emptied before each run, so
    every run trains its judge. ``--before`` runs the same with another checkout.
@@ -423,7 +424,8 @@ def evaluation_commands(code: Path, folder: Path, size: int, cache: Path, genera
     where = ["--dataset", "folder", "--data-dir", str(folder), "--cache-dir", str(cache)]
     commands = {
         "evaluate.py": [sys.executable, str(code / "evaluate.py"), "--checkpoint", str(generator), *where,
-                        "--judges", "flatten", "--classifier-epochs", "1", "--out", str(work / "runs" / "metrics.json")]
+                        "--judges", "flatten", "--classifier-epochs", "1", "--n", str(TINY // 2),
+                        "--out", str(work / "runs" / "metrics.json")]
     }  # fmt: skip
     if weights:
         commands["fid_stats.py"] = [sys.executable, str(code / "fid_stats.py"), *where, "--image-size", str(size),
