@@ -61,7 +61,9 @@ class LabelledImages:
     decoded-image store (``StoredImages``) that training reads at their
     offsets, so that the whole set never needs to be in memory. ``images``
     gives them as one array either way: a read-only memory map of the store
-    when their rows are adjacent (the usual case), else a copy in memory.
+    when their rows are adjacent (the usual case), else a copy in memory;
+    what reads a few of them or the whole set in turn (evaluation) goes
+    through ``take`` or ``image_chunks(source)``, which hold only those.
     """
 
     def __init__(self, images, labels, class_names):
