@@ -142,8 +142,8 @@ class Feed:
 
 
 def memory_feed(images, labels, num_classes, epochs, seed, validation, batch_size) -> Feed:
-    """The whole set as floats in memory, shuffled by ``fit``: the judges' path from the start, kept for sets
-    the training stream holds in memory, so that a judge trained again is the judge it was."""
+    """The whole set as floats in memory, shuffled by ``fit``: how every cached and published judge was trained,
+    kept for the sets the training stream holds in memory, so that such a judge trained again is the same judge."""
     x = to_model_range(np.asarray(images))
     if validation is not None:
         train, x_held, y_held = np.arange(len(labels)), to_model_range(np.asarray(validation.images)), validation.labels
