@@ -87,7 +87,7 @@ def main(argv=None):
     if data is None:
         parser.error(f"--split val: {args.data_dir} has no style_val.csv beside its style_train.csv")
     order = real_order(len(data.labels), args.n or len(data.labels), args.seed)
-    passed = stream_through(network, batches_of(data.images, order), len(order), "image")
+    passed = stream_through(network, batches_of(data.source, order), len(order), "image")
     source = f"{args.dataset} {args.split}" + (f", top {args.top_styles} styles" if args.top_styles else "")
     path = write_statistics(
         args.out, passed.mu, passed.sigma, network=network.family, source=source, image_size=size, count=passed.count

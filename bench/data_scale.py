@@ -25,8 +25,19 @@ JPEGs, 57,025 training rows); every figure comes from fresh processes:
    per second, and CPU time per image: what it takes from a CPU step), and
    ``fit``'s seconds per step with each of the two, alternated.
 
-  python bench/data_scale.py --work /tmp/data_scale                          # all three, 64/128/256 px
+4. ``evaluation``: on the ``memory`` set at each size, its cache filled
+   first, ``evaluate.py`` (one judge trained for one epoch, ``--judges
+   flatten --classifier-epochs 1``, on a generator trained for two steps on
+   the tiny set; ``--n 32`` samples on both sets, so that what grows is the
+   set's share) and ``fid_stats.py`` (every image through the network of
+   ``--inception-weights``; skipped without it): peak RSS, and over the same
+   run's on the tiny set. The judges' cache is emptied before each run, so
+   every run trains its judge. ``--before`` runs the same with another checkout.
+
+  python bench/data_scale.py --work /tmp/data_scale                          # all of them, 64/128/256 px
   python bench/data_scale.py --work /tmp/data_scale --only memory --before /tmp/artgan-before
+  python bench/data_scale.py --work /tmp/data_scale --only evaluation --sizes 64 --before /tmp/artgan-before \\
+      --inception-weights inception-2015-12-05.tgz
   python bench/data_scale.py --work /tmp/data_scale --only decode --decode-images 200
 """
 
@@ -48,7 +59,7 @@ ARCHIVE_TRAINING_ROWS = 57_025
 ARCHIVE_SIDE = (2500, 1800)
 CLASSES = 4
 TINY = 64
-PARTS = ("decode", "memory", "pipeline")
+PARTS = ("decode", "memory", "pipeline", "evaluation")
 
 
 def build_parser() -> OneLineErrorParser:
@@ -68,7 +79,8 @@ def build_parser() -> OneLineErrorParser:
         help="memory runs' batch (the model's share of memory, the same for the tiny and the large set)",
     )
     parser.add_argument("--fit-steps", type=positive_int, default=3, help="pipeline: steps of each timed fit")
-    parser.add_argument("--before", help="a checkout of the code to compare with (its train_dcgan.py is run)")
+    parser.add_argument("--before", help="a checkout of the code to compare with (its scripts are run)")
+    parser.add_argument("--inception-weights", help="evaluation: the network fid_stats.py passes every image through")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -358,6 +370,91 @@ def pipeline_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------- evaluation
+
+
+def evaluation_runs(args) -> list[dict]:
+    """Peak RSS of evaluate.py and fid_stats.py on the tiny and the large set, per checkout and size."""
+    import shutil
+
+    work = Path(args.work)
+    codes = {"after": ROOT} | ({"before": Path(args.before).resolve()} if args.before else {})
+    rows = []
+    for size in args.sizes:
+        sets = {"tiny": image_set(work / f"set_{size}_tiny", size, TINY),
+                "large": image_set(work / f"set_{size}", size, images_for(size, args.array_gb))}  # fmt: skip
+        cache = work / f"cache_evaluation_{size}"
+        fill_cache(sets.values(), size, cache)
+        generator = tiny_generator(work, sets["tiny"], size, cache)
+        for code_name, code in codes.items():
+            env = dict(os.environ, PYTHONPATH=str(code), TF_CPP_MIN_LOG_LEVEL="3")
+            for set_name, folder in sets.items():
+                commands = evaluation_commands(code, folder, size, cache, generator, work, args.inception_weights)
+                for tool, command in commands.items():
+                    shutil.rmtree(cache / "classifiers", ignore_errors=True)  # every run trains its judge
+                    log = work / "runs" / f"{tool}_{code_name}_{size}_{set_name}.log"
+                    found = measured_run(command, env, log, cwd=code)
+                    print(f"evaluation {code_name} {size} px {set_name} {tool}: {found}", flush=True)
+                    rows.append({"size": size, "code": code_name, "set": set_name, "tool": tool,
+                                 "images": images_for(size, args.array_gb), **found})  # fmt: skip
+    return rows
+
+
+def fill_cache(folders, size: int, cache: Path) -> None:
+    """Decode the sets once, so that no measured run decodes."""
+    from data import load_images
+
+    for folder in folders:
+        load_images("folder", str(folder), size, cache_dir=str(cache), progress=False)
+
+
+def tiny_generator(work: Path, folder: Path, size: int, cache: Path) -> Path:
+    """A DC-GAN generator of ``size`` px for CLASSES classes, trained for two steps: what evaluate.py measures."""
+    out = work / "runs" / f"generator_{size}"
+    found = sorted(out.glob("checkpoints/generator_epoch_*.h5"))
+    if not found:
+        command = training_command(ROOT, folder, size, cache, out, 2, 32)
+        subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"), check=True,
+                       capture_output=True, cwd=ROOT)  # fmt: skip
+        found = sorted(out.glob("checkpoints/generator_epoch_*.h5"))
+    return found[-1]
+
+
+def evaluation_commands(code: Path, folder: Path, size: int, cache: Path, generator: Path, work: Path, weights):
+    where = ["--dataset", "folder", "--data-dir", str(folder), "--cache-dir", str(cache)]
+    commands = {
+        "evaluate.py": [sys.executable, str(code / "evaluate.py"), "--checkpoint", str(generator), *where,
+                        "--judges", "flatten", "--classifier-epochs", "1", "--n", str(TINY // 2),
+                        "--out", str(work / "runs" / "metrics.json")]
+    }  # fmt: skip
+    if weights:
+        commands["fid_stats.py"] = [sys.executable, str(code / "fid_stats.py"), *where, "--image-size", str(size),
+                                    "--inception-weights", str(Path(weights).resolve()),
+                                    "--out", str(work / "runs" / "statistics.npz")]  # fmt: skip
+    return commands
+
+
+def evaluation_table(rows: list[dict]) -> str:
+    peaks = {(r["size"], r["tool"], r["code"], r["set"]): r["peak"] for r in rows}
+    codes = [code for code in ("before", "after") if any(r["code"] == code for r in rows)]
+    header = " | ".join(f"{code}: peak RSS (over the tiny set's)" for code in codes)
+    lines = [
+        f"| size | images | decoded set | script | {header} |",
+        "| ---: | ---: | ---: | --- |" + " ---: |" * len(codes),
+    ]
+    for r in rows:
+        if r["code"] != codes[0] or r["set"] != "large":
+            continue
+        large = [peaks[r["size"], r["tool"], code, "large"] for code in codes]
+        tiny = [peaks[r["size"], r["tool"], code, "tiny"] for code in codes]
+        cells = " | ".join(
+            f"{peak / 1e9:.2f} GB ({(peak - base) / 1e9:+.2f} GB)" for peak, base in zip(large, tiny, strict=True)
+        )
+        array = r["images"] * r["size"] ** 2 * 3
+        lines.append(f"| {r['size']} | {r['images']:,} | {array / 1e9:.2f} GB | `{r['tool']}` | {cells} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.worker == "pipeline":
@@ -374,6 +471,9 @@ def main(argv=None):
     if "pipeline" in args.only:
         results["pipeline"] = pipeline_rates(args)
         tables.append(pipeline_table(results["pipeline"]))
+    if "evaluation" in args.only:
+        results["evaluation"] = evaluation_runs(args)
+        tables.append(evaluation_table(results["evaluation"]))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     print("\n\n".join(tables))

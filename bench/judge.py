@@ -82,7 +82,7 @@ def accuracy_by_epoch(args, train, val) -> None:
             seconds = time.perf_counter() - started
             print(f"{name} seed {args.seed} epoch {epoch}: val accuracy {accuracy:.4f} ({seconds:.0f} s)", flush=True)
 
-        train_classifier(train.images, train.labels, train.num_classes, args.epochs, args.seed, val,
+        train_classifier(train.training_source(), train.labels, train.num_classes, args.epochs, args.seed, val,
                          DESIGNS[name], report)  # fmt: skip
 
 

@@ -22,7 +22,14 @@ from base.streams import numpy_stream
 from data import files
 from data.cache import StoredImages, human_bytes
 from data.images import decode_files, report_skipped
-from data.pipeline import evaluation_dataset, steps_per_epoch, to_model_range, training_dataset
+from data.pipeline import (
+    evaluation_dataset,
+    image_chunks,
+    image_reader,
+    steps_per_epoch,
+    to_model_range,
+    training_dataset,
+)
 from data.settings import DataSettings
 from data.sources import check_top_styles, source
 
@@ -38,6 +45,7 @@ __all__ = [
     "RESIZE_MODES",
     "evaluation_dataset",
     "held_out_split",
+    "image_chunks",
     "load_images",
     "steps_per_epoch",
     "to_model_range",
@@ -53,7 +61,9 @@ class LabelledImages:
     decoded-image store (``StoredImages``) that training reads at their
     offsets, so that the whole set never needs to be in memory. ``images``
     gives them as one array either way: a read-only memory map of the store
-    when their rows are adjacent (the usual case), else a copy in memory.
+    when their rows are adjacent (the usual case), else a copy in memory;
+    what reads a few of them or the whole set in turn (evaluation) goes
+    through ``take`` or ``image_chunks(source)``, which hold only those.
     """
 
     def __init__(self, images, labels, class_names):
@@ -86,6 +96,10 @@ class LabelledImages:
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=self.num_classes)
 
+    def take(self, indices) -> np.ndarray:
+        """The images at ``indices``, read at their rows: ``images[indices]`` without the whole set behind it."""
+        return image_reader(self.source)[0](np.asarray(indices))
+
     def subset(self, indices) -> LabelledImages:
         indices = np.asarray(indices)
         source = self.source.subset(indices) if isinstance(self.source, StoredImages) else self.source[indices]
@@ -99,7 +113,8 @@ class LabelledImages:
     def training_source(self):
         """What the training stream reads: the images in memory when that is small, else the store's rows.
 
-        Both are read host-side by ``training_dataset``; the choice is made once and logged.
+        Both are read host-side by ``training_dataset``; the choice is made once and logged. The style judges
+        take the same choice: a set held in memory is converted whole, a streamed one a batch at a time.
         """
         if self._training is None:
             self._training = choose_training_source(self.source)

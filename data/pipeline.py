@@ -17,6 +17,8 @@ from base.errors import UserError
 from base.streams import stream_key
 from data.cache import StoredImages
 
+CHUNK_BYTES = 16 * 2**20  # what a pass over a whole set holds of it at a time
+
 
 def steps_per_epoch(num_images: int, batch_size: int, cap: int | None = None) -> int:
     """Full batches per epoch (the last partial batch is dropped: BatchNorm dislikes tiny ones)."""
@@ -42,18 +44,38 @@ def to_model_range(images_uint8):
     return tf.cast(images_uint8, tf.float32) / 127.5 - 1.0
 
 
-def batch_reader(images, labels):
-    """``(read, image shape)``: ``read(indices)`` gives the images and labels there, as NumPy arrays.
+def image_reader(images):
+    """``(read, image shape)``: ``read(indices)`` gives the images there, as one NumPy array.
 
     A store's rows, and a memory map of one, are read with ``pread`` (pages
     mapped would count as the process's memory); an array is indexed.
     """
-    classes = np.asarray(labels, dtype=np.int64)
     stored = images if isinstance(images, StoredImages) else StoredImages.of_memmap(images)
     if stored is not None:
-        return (lambda index: (stored.take(index), classes[index])), tuple(stored.image_shape)
+        return stored.take, tuple(stored.image_shape)
     array = np.asarray(images)
-    return (lambda index: (array[index], classes[index])), tuple(array.shape[1:])
+    return (lambda index: array[index]), tuple(array.shape[1:])
+
+
+def batch_reader(images, labels):
+    """``(read, image shape)``: ``read(indices)`` gives the images and labels there, as NumPy arrays."""
+    classes = np.asarray(labels, dtype=np.int64)
+    read, image_shape = image_reader(images)
+    return (lambda index: (read(index), classes[index])), image_shape
+
+
+def image_chunks(images, order=None, rows: int | None = None):
+    """``images[order]`` (all of them, in order, by default) a few at a time, read by ``image_reader``.
+
+    What reads a whole set (a hash of it, a pass of a network over it) holds
+    one chunk in memory, never the set: on the whole WikiArt the set is
+    gigabytes. ``rows`` None: chunks of about CHUNK_BYTES.
+    """
+    read, image_shape = image_reader(images)
+    order = np.arange(len(images)) if order is None else np.asarray(order)
+    rows = rows or max(1, CHUNK_BYTES // int(np.prod(image_shape)))
+    for start in range(0, len(order), rows):
+        yield read(order[start : start + rows])
 
 
 def read_batch(read, image_shape, index):

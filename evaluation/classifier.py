@@ -26,12 +26,14 @@ import keras
 import numpy as np
 
 from base.networks import load_network, save_network
-from data import held_out_split, to_model_range
+from data import evaluation_dataset, held_out_split, image_chunks, steps_per_epoch, to_model_range, training_dataset
+from data.cache import StoredImages, human_bytes
 from evaluation.judges import DESIGNS, FLATTEN, JudgeDesign
 
 log = logging.getLogger(__name__)
 
 HELD_OUT_FRACTION = 0.2
+EVALUATION_BATCH = 256
 
 
 @dataclass
@@ -88,23 +90,28 @@ def train_classifier(images, labels, num_classes: int, epochs=None, seed: int = 
     ``progress(epoch, epochs, accuracy)``, when given, hears the measured
     accuracy after every epoch: a judge of the larger designs trains for
     many minutes, and a user should see it learn.
+
+    ``images``: a uint8 array, converted to [-1, 1] whole (every published
+    judge was trained so), or the decoded-image store's rows
+    (``StoredImages``, what ``LabelledImages.training_source`` gives for a
+    set too large for memory), read and converted a batch at a time: the
+    whole WikiArt at 256 px is 11 GB of bytes, four times that as floats.
     """
-    x = to_model_range(np.asarray(images))
     labels = np.asarray(labels)
-    if validation is not None:
-        train, x_held, y_held = np.arange(len(labels)), to_model_range(validation.images), validation.labels
-    else:
-        train, held = held_out_split(labels, HELD_OUT_FRACTION, seed)
-        x_held, y_held = x[held], labels[held]
-    if len(y_held) == 0:
+    epochs = design.epochs if epochs is None else epochs
+    feed = (streamed_feed if isinstance(images, StoredImages) else memory_feed)(
+        images, labels, num_classes, epochs, seed, validation, design.batch_size
+    )
+    if feed.held == 0:
         raise ValueError("too few images to hold any out for measuring the classifier")
     keras.utils.set_random_seed(seed)
-    model = build_classifier(x.shape[1:], num_classes, design)
+    model = build_classifier(feed.image_shape, num_classes, design)
     probability_head = keras.Model(model.input, model.outputs[1])
-    trainable = keras.Sequential([keras.Input(x.shape[1:]), *design.augmentation(x.shape[1:]), probability_head])
-    epochs = design.epochs if epochs is None else epochs
+    trainable = keras.Sequential(
+        [keras.Input(feed.image_shape), *design.augmentation(feed.image_shape), probability_head]
+    )
     trainable.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(design, epochs, len(train))),
+        optimizer=keras.optimizers.Adam(learning_rate(design, epochs, feed.images_per_epoch)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -112,16 +119,72 @@ def train_classifier(images, labels, num_classes: int, epochs=None, seed: int = 
     measured = []  # after each epoch when progress is heard; the last one is the judge's accuracy
 
     def measure(epoch: int, _logs=None) -> None:  # augmentation layers are off outside fit
-        measured.append(float(trainable.evaluate(x_held, y_held, batch_size=256, verbose=0)[1]))
+        measured.append(float(trainable.evaluate(**feed.evaluate, verbose=0)[1]))
         if progress is not None:
             progress(epoch + 1, epochs, measured[-1])
 
     callbacks = [] if progress is None else [keras.callbacks.LambdaCallback(on_epoch_end=measure)]
-    trainable.fit(x[train], labels[train], batch_size=design.batch_size, epochs=epochs, shuffle=True, verbose=0,
-                  callbacks=callbacks)  # fmt: skip
+    trainable.fit(**feed.fit, epochs=epochs, verbose=0, callbacks=callbacks)
     if progress is None:
         measure(epochs - 1)
-    return model, measured[-1], int(len(y_held))
+    return model, measured[-1], feed.held
+
+
+@dataclass
+class Feed:
+    """What a judge's ``fit`` and ``evaluate`` read, and how many images that is."""
+
+    image_shape: tuple
+    images_per_epoch: int
+    held: int  # the images it is measured on
+    fit: dict  # fit's data arguments
+    evaluate: dict  # evaluate's data arguments
+
+
+def memory_feed(images, labels, num_classes, epochs, seed, validation, batch_size) -> Feed:
+    """The whole set as floats in memory, shuffled by ``fit``: how every cached and published judge was trained,
+    kept for the sets the training stream holds in memory, so that such a judge trained again is the same judge."""
+    x = to_model_range(np.asarray(images))
+    if validation is not None:
+        train, x_held, y_held = np.arange(len(labels)), to_model_range(np.asarray(validation.images)), validation.labels
+    else:
+        train, held = held_out_split(labels, HELD_OUT_FRACTION, seed)
+        x_held, y_held = x[held], labels[held]
+    fit = {"x": x[train], "y": labels[train], "batch_size": batch_size, "shuffle": True}
+    evaluate = {"x": x_held, "y": y_held, "batch_size": EVALUATION_BATCH}
+    return Feed(x.shape[1:], len(train), len(y_held), fit, evaluate)
+
+
+def streamed_feed(images, labels, num_classes, epochs, seed, validation, batch_size) -> Feed:
+    """Batches read from the store and converted one at a time, in a seeded order per epoch (``training_dataset``,
+    without its flips: the design's augmentation is the judge's own); the last partial batch of an epoch is left
+    out, as in the generators' training."""
+    if validation is not None:
+        train_images, train_labels, held_images, held_labels = images, labels, validation.source, validation.labels
+    else:
+        train, held = held_out_split(labels, HELD_OUT_FRACTION, seed)
+        train_images, train_labels = images.subset(train), labels[train]
+        held_images, held_labels = images.subset(held), labels[held]
+    steps = steps_per_epoch(len(train_labels), batch_size)
+    stream = training_dataset(train_images, train_labels, num_classes, batch_size, seed, epochs=epochs)
+    held_stream = evaluation_dataset(held_images, held_labels, num_classes, EVALUATION_BATCH)
+    fit = {"x": stream.map(class_indices), "steps_per_epoch": steps, "shuffle": False}  # the stream shuffles
+    evaluate = {"x": held_stream.map(class_indices)}
+    return Feed(tuple(images.image_shape), steps * batch_size, len(held_labels), fit, evaluate)
+
+
+def class_indices(images, conditions):
+    """The data pipeline's one-hot conditions back to the class indices the judges' loss takes."""
+    import tensorflow as tf
+
+    return images, tf.argmax(conditions, axis=-1)
+
+
+def how_read(images) -> str:
+    """Which of ``train_classifier``'s two paths ``images`` take, said in the log."""
+    if isinstance(images, StoredImages):
+        return f"their {human_bytes(images.nbytes)} read from {images.path} a batch at a time"
+    return f"their {human_bytes(images.nbytes)} held in memory, as floats"
 
 
 def log_progress(design: JudgeDesign, measured_on: str):
@@ -141,21 +204,31 @@ def learning_rate(design: JudgeDesign, epochs: int, images: int):
 
 def data_fingerprint(images, labels, class_names, validation=None, seed: int = 0, design: JudgeDesign = FLATTEN):
     """A hash of the design, pixels, labels, class names, validation set and seed: changed data never reuses
-    a stale judge."""
+    a stale judge.
+
+    ``images``: an array or the store's rows (``LabelledImages.source``); the
+    pixels are hashed a chunk at a time, the same bytes in the same order
+    wherever they are, so a judge cached from one is found from the other.
+    """
     digest = hashlib.sha256()
     key = [design.name, design.version, list(class_names), list(np.shape(images)), seed]
     digest.update(json.dumps(key).encode())
-    digest.update(np.ascontiguousarray(images, dtype=np.uint8).tobytes())
+    hash_pixels(digest, images)
     digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
     if validation is not None:
-        digest.update(np.ascontiguousarray(validation.images, dtype=np.uint8).tobytes())
+        hash_pixels(digest, validation.source)
         digest.update(np.ascontiguousarray(validation.labels, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
+def hash_pixels(digest, images) -> None:
+    for chunk in image_chunks(images):
+        digest.update(np.ascontiguousarray(chunk, dtype=np.uint8))
+
+
 def cache_path(cache_dir, dataset: str, data, validation=None, seed: int = 0, design: JudgeDesign = FLATTEN) -> Path:
     size = int(data.image_shape[0])
-    fingerprint = data_fingerprint(data.images, data.labels, data.class_names, validation, seed, design)
+    fingerprint = data_fingerprint(data.source, data.labels, data.class_names, validation, seed, design)
     return Path(cache_dir) / "classifiers" / f"{dataset}-{size}-{design.name}-{fingerprint}.h5"
 
 
@@ -213,8 +286,10 @@ def load_or_train_classifier(
         return cached
     measured_on = "held-out training images" if validation is None else "validation split"
     epochs = design.epochs if epochs is None else epochs
-    log.info("judge %s: training on %d real %s images for %d epochs", design.name, len(data.labels), dataset, epochs)
-    model, accuracy, held = train_classifier(data.images, data.labels, data.num_classes, epochs, seed, validation,
+    images = data.training_source()
+    log.info("judge %s: training on %d real %s images for %d epochs, %s", design.name, len(data.labels), dataset,
+             epochs, how_read(images))  # fmt: skip
+    model, accuracy, held = train_classifier(images, data.labels, data.num_classes, epochs, seed, validation,
                                              design, log_progress(design, measured_on))  # fmt: skip
     classifier = RealClassifier(model, accuracy, held, epochs, path, measured_on=measured_on, seed=seed,
                                 design=design.name)  # fmt: skip

@@ -30,6 +30,7 @@ import numpy as np
 from base.errors import UserError, first_line
 from base.streams import numpy_stream
 from base.terminal import progress_bar
+from data import image_chunks
 from data.files import keras_home
 from evaluation.metrics import (
     RunningMoments,
@@ -269,10 +270,11 @@ class StreamedFigures:
 
 
 def batches_of(images, order=None, batch_size: int = BATCH_SIZE) -> Iterator[np.ndarray]:
-    """``images[order]`` (uint8 0-255 or floats in [-1, 1]) as [-1, 1] float batches, never the whole set at once."""
-    order = np.arange(len(images)) if order is None else np.asarray(order)
-    for start in range(0, len(order), batch_size):
-        batch = np.asarray(images[order[start : start + batch_size]])
+    """``images[order]`` (uint8 0-255 or floats in [-1, 1]) as [-1, 1] float batches, never the whole set at once.
+
+    ``images``: an array, or the store's rows (``LabelledImages.source``), read by ``data.image_chunks``.
+    """
+    for batch in image_chunks(images, order, batch_size):
         yield batch.astype(np.float32) / 127.5 - 1.0 if batch.dtype == np.uint8 else batch.astype(np.float32)
 
 
@@ -405,7 +407,7 @@ def add_real_side(setup: InceptionSetup, data, validation, samples: int, seed: i
         return
     real_set, setup.real_source = (validation, "validation split") if validation is not None else (data, "training set")
     order = real_order(len(real_set.labels), samples, seed)
-    batches = batches_of(real_set.images, order)
+    batches = batches_of(real_set.source, order)
     setup.real = stream_through(setup.network, batches, len(order), "real image" if progress else None)
 
 

@@ -111,17 +111,20 @@ class Measurement:
 
 
 def real_halves(data, samples: int, seed: int, validation=None):
-    """``(images A, labels A, images B, labels B)``: disjoint halves of ``data``, or A from ``validation``."""
+    """``(images A, labels A, images B, labels B)``: disjoint halves of ``data``, or A from ``validation``.
+
+    Only the rows drawn are read: the halves hold up to ``samples`` images, the set may hold gigabytes.
+    """
     rng = numpy_stream(seed, "evaluation_real")
     if validation is None:
         size = min(samples, len(data.labels) // 2)
         order = rng.permutation(len(data.labels))
         half_a, half_b = order[:size], order[size : 2 * size]
-        return data.images[half_a], data.labels[half_a], data.images[half_b], data.labels[half_b]
+        return data.take(half_a), data.labels[half_a], data.take(half_b), data.labels[half_b]
     size = min(samples, len(validation.labels), len(data.labels))
     half_a = rng.permutation(len(validation.labels))[:size]
     half_b = rng.permutation(len(data.labels))[:size]
-    return validation.images[half_a], validation.labels[half_a], data.images[half_b], data.labels[half_b]
+    return validation.take(half_a), validation.labels[half_a], data.take(half_b), data.labels[half_b]
 
 
 def real_sets(data, samples: int = DEFAULT_SAMPLES, seed: int = 0, validation=None) -> RealSets:

@@ -54,3 +54,12 @@ def test_the_pipeline_table_sets_the_stream_s_cpu_against_the_step():
            "step in memory": 8.0, "step cpu streamed": 16.5, "step cpu in memory": 16.0}  # fmt: skip
     line = data_scale.pipeline_table([row]).splitlines()[-1]
     assert "| 1.100, 1.031 |" in line and "| 0.10% |" in line  # 32 x 0.5 ms of CPU against a 16 CPU-second step
+
+
+def test_the_evaluation_table_sets_each_checkout_s_large_set_against_its_tiny_one():
+    rows = [{"size": 64, "tool": "evaluate.py", "images": 81_380, "code": code, "set": name, "peak": peak}
+            for code, name, peak in (("after", "tiny", 0.9e9), ("after", "large", 1.2e9),
+                                     ("before", "tiny", 1.0e9), ("before", "large", 15.8e9))]  # fmt: skip
+    header, _, line = data_scale.evaluation_table(rows).splitlines()
+    assert header.index("before:") < header.index("after:")
+    assert line == "| 64 | 81,380 | 1.00 GB | `evaluate.py` | 15.80 GB (+14.80 GB) | 1.20 GB (+0.30 GB) |"

@@ -151,7 +151,7 @@ class CriticPretrainingRecipe(Recipe):
 
         validation = context.splits.validation
         images = evaluation_dataset(
-            validation.images, validation.labels, validation.num_classes, context.settings.optimisation.batch_size
+            validation.source, validation.labels, validation.num_classes, context.settings.optimisation.batch_size
         )
         return {"validation_data": images}
 
