@@ -41,7 +41,13 @@ def fit(model, steps):
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (8, *SHAPE)).astype("float32")
     conditions = np.eye(CLASSES, dtype="float32")[rng.integers(0, CLASSES, 8)]
-    model.fit(tf.data.Dataset.from_tensors((images, conditions)).repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
+    model.fit(
+        tf.data.Dataset.from_tensors((images, conditions)).repeat(),
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=0,
+        shuffle=False,
+    )
 
 
 @pytest.fixture(scope="module")
