@@ -51,16 +51,17 @@ class Cells:
         return Cells(self.noise_index.T, np.swapaxes(self.conditions, 0, 1))
 
 
-CHUNK_PIXELS = 64 * 64 * 64  # 64 images at 64 px per call: about 256 MB of a DC-GAN's activations (BENCHMARKS.md)
+CHUNK_PIXELS = 64 * 64 * 64  # 64 images at 64 px per call, 16 at 128, 4 at 256
 
 
 def generate(generator, noise, conditions, batch_size: int | None = None) -> np.ndarray:
     """Run the generator in inference mode (BatchNorm moving statistics), in chunks.
 
-    The activations of one call grow with its images times their pixels (about
-    4 MB per 64 px image for the DC-GAN, 16 times that at 256 px), so the chunk
-    is sized by pixels: a 27-style grid at 256 px in one call would take
-    tens of GB. ``batch_size`` None: ``CHUNK_PIXELS`` worth of images.
+    The activations of one call grow with its images times their pixels, so
+    the chunk is sized by pixels: a grid of all 27 WikiArt styles at 256 px in
+    one call took more memory than training on the whole archive does
+    (BENCHMARKS.md, "The whole WikiArt at 64, 128 and 256 px"). ``batch_size``
+    None: ``CHUNK_PIXELS`` worth of images.
     """
     noise = np.asarray(noise, np.float32)
     conditions = np.asarray(conditions, np.float32)
