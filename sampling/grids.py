@@ -59,7 +59,7 @@ def generate(generator, noise, conditions, batch_size: int | None = None) -> np.
 
     The activations of one call grow with its images times their pixels, so
     the chunk is sized by pixels: a grid of all 27 WikiArt styles at 256 px in
-    one call took more memory than training on the whole archive does
+    one call would need more memory than training on the whole archive does
     (BENCHMARKS.md, "The whole WikiArt at 64, 128 and 256 px"). ``batch_size``
     None: ``CHUNK_PIXELS`` worth of images.
     """
