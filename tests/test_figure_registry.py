@@ -1,11 +1,11 @@
 """A figure is one entry of the registry: measuring, the real reference, the report, the verdict and the log read it."""
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from data import LabelledImages
 from evaluation import metrics
 from evaluation.callback import log_keys, panel_columns
 from evaluation.generator_report import judge_report
@@ -56,8 +56,7 @@ def data():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(CLASSES), 60)
     images = rng.integers(0, 128, (len(labels), SIZE, SIZE, 1)) + 30 * labels[:, None, None, None]
-    return SimpleNamespace(images=images.astype(np.uint8), labels=labels, num_classes=CLASSES,
-                           class_names=[f"c{k}" for k in range(CLASSES)])  # fmt: skip
+    return LabelledImages(images.astype(np.uint8), labels, [f"c{k}" for k in range(CLASSES)])
 
 
 def draw(conditions):
