@@ -259,9 +259,9 @@ def table(results: list[Result]) -> str:
             share = result.epoch_minutes / PAPER_EPOCH_MINUTES
             timing = [f"{result.first_step_s:.1f}", f"{result.ms_per_step:.1f}", str(result.steps_per_call)]
             row += [*timing, f"{result.images_per_second:.1f}", f"{result.epoch_minutes:.1f}", f"{share:.2f}x", memory]
-        else:
-            row += ["-"] * 7
-        lines.append("| " + " | ".join(row) + " |" + (f" {result.note}" if result.note else ""))
+        else:  # why it has no figures, in the first step's cell: a Markdown row keeps its columns
+            row += [result.note or "-"] + ["-"] * 6
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
