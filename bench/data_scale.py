@@ -226,15 +226,25 @@ def training_command(code: Path, data_dir: Path, side: int, cache: Path, out: Pa
             "--seed", "0", "--cache-dir", str(cache), "--out", str(out), "--quiet"]  # fmt: skip
 
 
+def checkouts(args) -> dict:
+    """The code each measurement runs: this checkout ("after"), and ``--before``'s when given."""
+    return {"after": ROOT} | ({"before": Path(args.before).resolve()} if args.before else {})
+
+
+def tiny_and_large(work: Path, size: int, gigabytes: float) -> dict:
+    """The 64-image baseline set and the set of about ``gigabytes`` decoded, at ``size``."""
+    return {"tiny": image_set(work / f"set_{size}_tiny", size, TINY),
+            "large": image_set(work / f"set_{size}", size, images_for(size, gigabytes))}  # fmt: skip
+
+
 def memory_runs(args) -> list[dict]:
     import shutil
 
     work = Path(args.work)
-    codes = {"after": ROOT} | ({"before": Path(args.before).resolve()} if args.before else {})
+    codes = checkouts(args)
     rows = []
     for size in args.sizes:
-        sets = {"tiny": image_set(work / f"set_{size}_tiny", size, TINY),
-                "large": image_set(work / f"set_{size}", size, images_for(size, args.array_gb))}  # fmt: skip
+        sets = tiny_and_large(work, size, args.array_gb)
         for code_name, code in codes.items():
             env = dict(os.environ, PYTHONPATH=str(code), TF_CPP_MIN_LOG_LEVEL="3")
             found = {}
@@ -378,11 +388,10 @@ def evaluation_runs(args) -> list[dict]:
     import shutil
 
     work = Path(args.work)
-    codes = {"after": ROOT} | ({"before": Path(args.before).resolve()} if args.before else {})
+    codes = checkouts(args)
     rows = []
     for size in args.sizes:
-        sets = {"tiny": image_set(work / f"set_{size}_tiny", size, TINY),
-                "large": image_set(work / f"set_{size}", size, images_for(size, args.array_gb))}  # fmt: skip
+        sets = tiny_and_large(work, size, args.array_gb)
         cache = work / f"cache_evaluation_{size}"
         fill_cache(sets.values(), size, cache)
         generator = tiny_generator(work, sets["tiny"], size, cache)
